@@ -1,0 +1,1 @@
+"""One module per ``autodl-solver`` sub-command: ``register(subparsers)`` sets ``func``."""
