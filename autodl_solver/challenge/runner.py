@@ -1,0 +1,264 @@
+"""Ingestion and scoring together, as on CodaLab: ``autodl-solver run``.
+
+:func:`run_challenge` starts the ingestion program in a child process
+(``python -m autodl_solver.challenge.ingestion``) and runs the scoring program
+beside it in this process, in live mode: the scorer waits for ``start.txt``,
+scores each new prediction as it appears, and kills ingestion when
+``start_time + T`` passes (the official time-limit enforcement; predictions
+made so far still count). The outputs are laid out as::
+
+    <output_dir>/predictions/   start.txt, <task>.predict_<k>, end.txt
+    <output_dir>/scores/        scores.txt, learning-curve-<task>.png, detailed_results.html
+    <output_dir>/ingestion.log  the ingestion program's log
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Optional
+
+from ..errors import AutoDLError, AutoDLInputError
+from .ingestion import DEFAULT_TIME_BUDGET, METHOD_ENV, check_time_budget, default_code_dir, find_data_entry
+
+#: Seconds to let ingestion finish its own end (end.txt, copies) after scoring.
+_EXIT_GRACE_S = 30.0
+
+
+def resolve_dataset(dataset: str | os.PathLike) -> tuple[Path, Path]:
+    """The ingestion ``dataset_dir`` and the ``X.data`` folder of ``dataset``.
+
+    ``dataset`` is either a folder holding exactly one ``X.data`` or the
+    ``X.data`` folder itself (then its parent is the dataset folder).
+
+    Raises
+    ------
+    AutoDLInputError
+        When ``dataset`` is neither.
+    """
+    path = Path(dataset)
+    if path.is_dir() and path.name.endswith(".data") and (path / "train").is_dir():
+        return path.parent, path
+    if not path.is_dir():
+        raise AutoDLInputError(path, "dataset folder not found (expected X.data or a folder holding one X.data)")
+    entry = find_data_entry(path)
+    return path, path / entry
+
+
+def _staged_dir(folder: Path, link_name: str, target: Path) -> Path:
+    """``folder`` holding only a symlink ``link_name`` -> ``target`` (made afresh)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for entry in folder.iterdir():
+        if entry.is_symlink() or entry.is_file():
+            entry.unlink()
+    (folder / link_name).symlink_to(target.resolve())
+    return folder
+
+
+def _prepare_inputs(dataset: str | os.PathLike, output_dir: Path, solution_dir: Optional[str | os.PathLike]):
+    """Folders with exactly one ``X.data`` and one ``X.solution`` (staged as links when needed)."""
+    dataset_dir, data_entry = resolve_dataset(dataset)
+    task = data_entry.name[: -len(".data")]
+    if len(list(dataset_dir.glob("*.data"))) != 1:
+        # X.data was named directly but has siblings: ingestion must see only it.
+        dataset_dir = _staged_dir(output_dir / "input_data", data_entry.name, data_entry)
+    if solution_dir is not None:
+        return dataset_dir, Path(solution_dir), task
+    parent = data_entry.parent
+    solution = parent / f"{task}.solution"
+    if not solution.is_file():
+        raise AutoDLInputError(
+            parent, f"no {task}.solution beside {data_entry.name}; pass --solution_dir (the folder of the solution)"
+        )
+    if [p.name for p in parent.glob("*.solution")] == [solution.name]:
+        return dataset_dir, parent, task
+    return dataset_dir, _staged_dir(output_dir / "reference_data", solution.name, solution), task
+
+
+def _clear_previous_run(prediction_dir: Path, score_dir: Path) -> None:
+    """Remove the files a previous run left: the scorer would read a stale ``start.txt``."""
+    for folder in (prediction_dir, score_dir):
+        if not folder.is_dir():
+            continue
+        for entry in folder.iterdir():
+            stale = entry.name in ("start.txt", "end.txt", "scores.txt", "detailed_results.html") or (
+                ".predict_" in entry.name or entry.name.startswith("learning-curve-")
+            )
+            if stale and entry.is_file():
+                entry.unlink()
+
+
+def _child_env(method: Optional[str]) -> dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    # The child must import this very package, installed or not.
+    package_parent = str(Path(__file__).resolve().parents[2])
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_parent, env.get("PYTHONPATH", "")) if p)
+    if method:
+        env[METHOD_ENV] = method
+    else:
+        env.pop(METHOD_ENV, None)
+    return env
+
+
+def _wait_for_start(process: subprocess.Popen, start_file: Path, log_path: Path) -> None:
+    """Block until ingestion wrote ``start.txt``; explain when it exited first."""
+    while not start_file.exists():
+        if process.poll() is not None:
+            tail = _log_tail(log_path)
+            if process.returncode == 2 and tail.startswith("error: "):
+                # Bad input found by ingestion: hand its one line on.
+                where, _, problem = tail[len("error: "):].partition(": ")
+                raise AutoDLInputError(where, problem)
+            raise AutoDLError(f"ingestion exited (status {process.returncode}) before starting: {tail}")
+        time.sleep(0.05)
+
+
+def _log_tail(log_path: Path) -> str:
+    try:
+        lines = [line for line in log_path.read_text(errors="replace").splitlines() if line.strip()]
+    except OSError:
+        return "(no log)"
+    return lines[-1].strip() if lines else "(empty log)"
+
+
+def _stop(process: subprocess.Popen, grace_s: float) -> None:
+    """End the ingestion process group (the child and anything it spawned).
+
+    After a normal end ingestion gets ``grace_s`` to finish writing (end.txt,
+    the copy to the score folder); after an error or an interrupt, none.
+    """
+    if process.poll() is None and grace_s > 0:
+        try:
+            process.wait(timeout=grace_s)
+        except subprocess.TimeoutExpired:
+            pass
+    try:
+        os.killpg(process.pid, signal.SIGKILL)  # its own session: only what we started
+    except (ProcessLookupError, PermissionError):
+        pass
+    process.wait()
+
+
+def run_challenge(
+    dataset_dir: str | os.PathLike,
+    output_dir: str | os.PathLike,
+    code_dir: str | os.PathLike | None = None,
+    time_budget: float = DEFAULT_TIME_BUDGET,
+    method: Optional[str] = None,
+    score_dir: str | os.PathLike | None = None,
+    solution_dir: str | os.PathLike | None = None,
+    *,
+    poll_interval: float = 1.0,
+    verbose: bool = True,
+) -> dict[str, Any]:
+    """Run ingestion (child process) and live scoring (this process) on one dataset.
+
+    Parameters
+    ----------
+    dataset_dir : str or os.PathLike
+        A folder holding one ``X.data``, or the ``X.data`` folder itself.
+    output_dir : str or os.PathLike
+        Receives ``predictions/``, ``scores/`` and ``ingestion.log``.
+    code_dir : str or os.PathLike, optional
+        Folder of the submission's ``model.py``; default our packaged solver.
+    time_budget : float
+        The budget T in seconds (official default 1200).
+    method : str, optional
+        Passed to our ``model.py`` as the ``AUTODL_SOLVER_METHOD`` variable.
+    score_dir : str or os.PathLike, optional
+        Default ``<output_dir>/scores``.
+    solution_dir : str or os.PathLike, optional
+        Folder of ``X.solution``; default the folder beside ``X.data``.
+    poll_interval : float
+        Seconds between the scorer's looks at the prediction folder.
+    verbose : bool
+        Print the summary (:func:`format_summary`) on stdout at the end.
+
+    Returns
+    -------
+    dict
+        ``alc``, ``scores`` (what :func:`run_scoring` returned),
+        ``ingestion_success`` (bool; False when it failed or was killed),
+        ``ingestion_returncode``, ``killed`` (bool), ``prediction_dir``,
+        ``score_dir``, ``log``.
+
+    Raises
+    ------
+    AutoDLInputError
+        Bad dataset, solution or budget (found before or by ingestion).
+    """
+    from .prediction_files import read_end_file
+    from .score_program import run_scoring
+
+    time_budget = check_time_budget(time_budget)
+    output_dir = Path(output_dir).resolve()
+    dataset_dir, solution_dir, task = _prepare_inputs(dataset_dir, output_dir, solution_dir)
+    code_dir = Path(code_dir).resolve() if code_dir is not None else default_code_dir()
+    if not (code_dir / "model.py").is_file():
+        raise AutoDLInputError(code_dir, "no model.py in the code folder")
+    prediction_dir = output_dir / "predictions"
+    score_dir = Path(score_dir) if score_dir is not None else output_dir / "scores"
+    _clear_previous_run(prediction_dir, score_dir)
+    prediction_dir.mkdir(parents=True, exist_ok=True)
+    score_dir.mkdir(parents=True, exist_ok=True)
+    log_path = output_dir / "ingestion.log"
+
+    command = [
+        sys.executable, "-m", "autodl_solver.challenge.ingestion",
+        f"--dataset_dir={dataset_dir}", f"--output_dir={prediction_dir}",
+        f"--code_dir={code_dir}", f"--score_dir={score_dir}", f"--time_budget={time_budget}",
+    ]
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=_child_env(method),
+                                   start_new_session=True)
+    scored = False
+    try:
+        _wait_for_start(process, prediction_dir / "start.txt", log_path)
+        scores = run_scoring(solution_dir, prediction_dir, score_dir, poll_interval=poll_interval,
+                             ingestion_process=process)
+        scored = True
+    finally:
+        _stop(process, _EXIT_GRACE_S if scored else 0.0)
+    end_file = prediction_dir / "end.txt"
+    success = False
+    if end_file.is_file():
+        success = bool(read_end_file(end_file).get("ingestion_success", 0))
+    result = {
+        "task": task,
+        "alc": float(scores["score"]),
+        "scores": scores,
+        "ingestion_success": success,
+        "ingestion_returncode": process.returncode,
+        "killed": bool(scores.get("time_limit_exceeded")) or not end_file.is_file(),
+        "prediction_dir": prediction_dir,
+        "score_dir": score_dir,
+        "log": log_path,
+    }
+    if verbose:
+        print("\n".join(format_summary(result)), flush=True)
+    return result
+
+
+def format_summary(result: dict[str, Any]) -> list[str]:
+    """The lines ``autodl-solver run`` prints: ALC, per-prediction NAUC, first time."""
+    scores = result["scores"]
+    naucs = list(scores.get("nauc_scores") or [])
+    times = list(scores.get("timestamps") or [])
+    lines = [f"ALC: {result['alc']:.6f}"]
+    if times:
+        lines.append(f"first prediction at: {float(times[0]):.2f} s")
+    else:
+        lines.append("first prediction at: none (no prediction was made)")
+    for k, (t, s) in enumerate(zip(times, naucs)):
+        lines.append(f"prediction {k}: t = {float(t):.2f} s, NAUC = {float(s):.6f}")
+    if result["killed"]:
+        lines.append(f"warning: ingestion was stopped at the time budget (see {result['log']})")
+    elif not result["ingestion_success"]:
+        lines.append(f"warning: ingestion failed; predictions made before the failure were scored "
+                     f"(see {result['log']})")
+    lines.append(f"scores: {result['score_dir']}")
+    return lines
