@@ -1,0 +1,551 @@
+"""The any-time engine: trains a portfolio of learners in rounds under a wall-clock budget.
+
+Round logic
+-----------
+:meth:`Engine.train` runs rounds until a **new best validated model** exists
+(then it returns ``True`` at once, so the caller can predict: any-time) or
+until no learner can be admitted before the deadline (``False``). One round:
+
+1. **Pick a learner.** Learners that were never trained go first, in
+   portfolio order (cheap to strong, as the registry lists them); afterwards
+   the one with the best recent validation gain per second of its next
+   increment (an exponential average of its own score gains divided by
+   ``next_cost_s()``; ties go to the higher score). Failed, ``done`` and
+   retired learners (no gain on their own best for ``patience`` rounds) are
+   skipped.
+2. **Admission control.** A learner is admitted only if
+   ``next_cost_s() * cost_inflation * overrun`` plus the estimated cost of
+   reading its new rows fits in the time left after reserving the validation
+   and test prediction costs and the safety margin (``overrun`` is the
+   learner's last measured actual/estimated cost ratio). A learner whose
+   increment does not fit is never started.
+3. **Train** ``learner.fit(pool, budget_s)`` where ``budget_s`` is the time it
+   may use before the reserve; the pool's row window lets its k-th round read
+   at most ``first_rows * row_growth**k`` rows, so the first prediction only
+   needs the first chunk.
+4. **Validate** on the hold-out with the official NAUC. A learner that
+   raises, or returns predictions of the wrong shape or with NaN/inf, is
+   reported (``on_learner_error``), marked failed and never used again; the
+   last good best model is kept.
+5. **Best model.** The candidate is the best single learner or, when it beats
+   it, the greedy ensemble of the learners' latest validation predictions
+   (``anytime/ensemble.py``). With ``gate_on_validation`` it becomes the new
+   best only if it beats the previous best by ``min_improvement``, so an
+   emitted prediction is never worse on validation than the one before;
+   without it (the seed paper's baselines) every successful round's learner
+   becomes the model.
+
+A new best is emitted (``train`` returns) once ``prediction_gap_ratio`` times
+the last test-prediction cost has passed since the previous one, or at once
+when nothing else can run. :meth:`Engine.predict_test` caches the test set and
+the prediction of each best-model version.
+
+Learners cannot be rolled back: a learner that gets worse after being part of
+the best model keeps its new state (learners keep their own best checkpoint),
+but the cached test prediction of the emitted version is not recomputed.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass
+from typing import Any, Optional, Sequence
+
+import numpy as np
+
+from ..data.dataset import Dataset
+from ..data.metadata import Metadata
+from ..errors import AutoDLInputError, NoPredictionError
+from .callbacks import Callback, RoundInfo
+from .clock import Clock, check_budget
+from .config import EngineConfig
+from .data_pool import DataPool
+from .ensemble import Selection, blend, greedy_selection
+from .learner import Learner
+from .validation import validation_nauc
+
+__all__ = ["Engine"]
+
+logger = logging.getLogger(__name__)
+_MIN_COST_S = 1e-3  # floor of cost estimates in the gain-per-second priority
+
+
+@dataclass
+class _Slot:
+    """The engine's bookkeeping for one learner."""
+
+    index: int
+    name: str
+    learner: Learner
+    rounds: int = 0
+    rows: int = 0  # rows read in the last round
+    failed: bool = False
+    retired: bool = False
+    error: Optional[str] = None
+    score: Optional[float] = None  # latest validation NAUC
+    best_own: float = -math.inf
+    stall: int = 0
+    gain_ema: float = 0.0
+    overrun: float = 1.0
+    predict_s_per_row: float = 0.0
+    val_pred: Optional[np.ndarray] = None
+
+    @property
+    def usable(self) -> bool:
+        return not self.failed and self.val_pred is not None
+
+
+class Engine:
+    """Any-time training of a learner portfolio (see the module docstring for the round logic).
+
+    Parameters
+    ----------
+    metadata : Metadata
+        Metadata of the training set.
+    learners : sequence of Learner, optional
+        The portfolio, cheap to strong. ``None`` builds it with
+        ``autodl_solver.domains.registry.build_portfolio(method, metadata, seed)``,
+        whose engine-config overrides are applied on top of ``config``.
+    method : str
+        Registry method used when ``learners`` is None.
+    config : EngineConfig, optional
+        Engine settings (defaults when None).
+    seed : int
+        Seed of the hold-out split and of the registry's learners
+        (``config.seed`` wins when set).
+    callbacks : sequence of Callback
+        Receive the run's events.
+    """
+
+    def __init__(self, metadata: Metadata, learners: Optional[Sequence[Learner]] = None, *, method: str = "solver",
+                 config: Optional[EngineConfig] = None, seed: int = 0, callbacks: Sequence[Callback] = ()) -> None:
+        config = config or EngineConfig()
+        config.validate()
+        self.seed = int(config.seed if config.seed is not None else seed)
+        if learners is None:
+            from ..domains.registry import build_portfolio
+
+            learners, overrides = build_portfolio(method, metadata, seed=self.seed)
+            config = config.update(overrides or {})
+        learners = list(learners)
+        if not learners:
+            raise AutoDLInputError("learners", "expected at least one learner")
+        for i, learner in enumerate(learners):
+            for attr in ("fit", "predict", "next_cost_s"):
+                if not callable(getattr(learner, attr, None)):
+                    raise AutoDLInputError(f"learners[{i}]", f"{type(learner).__name__} has no {attr}() method")
+        self.metadata = metadata
+        self.method = method
+        self.config = config
+        self.callbacks: list[Callback] = list(callbacks)
+        self._slots = [_Slot(i, n, l) for i, (n, l) in enumerate(zip(_unique_names(learners), learners))]
+        self.clock: Optional[Clock] = None
+        self.pool: Optional[DataPool] = None
+        self.history: list[RoundInfo] = []
+        self.learning_curve: list[dict[str, Any]] = []
+        self.best_score: Optional[float] = None
+        self.best_learner: Optional[str] = None
+        self._best: Optional[Selection] = None
+        self._version = 0
+        self._emitted = 0
+        self._last_emit: Optional[float] = None
+        self._deadline = math.inf
+        self._margin = config.safety_margin_s
+        self._val: Optional[tuple[list[np.ndarray], np.ndarray]] = None
+        self._test_ref: Optional[Dataset] = None
+        self._test_xs: Optional[list[np.ndarray]] = None
+        self._test_size = 0
+        self._pred_cache: Optional[tuple[int, np.ndarray]] = None
+        self._predict_cost_s = 0.0
+
+    # ---------------------------------------------------------------- setup
+    @property
+    def learner_names(self) -> list[str]:
+        """Unique names of the portfolio's learners, in order."""
+        return [s.name for s in self._slots]
+
+    @property
+    def learners(self) -> list[Learner]:
+        """The portfolio's learners, in order."""
+        return [s.learner for s in self._slots]
+
+    def set_train_data(self, dataset: Dataset) -> None:
+        """Wrap the training set in a :class:`DataPool` (nothing is read yet)."""
+        if int(dataset.metadata.output_dim) != int(self.metadata.output_dim):
+            raise AutoDLInputError("train", f"output_dim {dataset.metadata.output_dim} differs from the engine's "
+                                   f"metadata ({self.metadata.output_dim})")
+        self.pool = DataPool(dataset, self.config, seed=self.seed)
+        self._val = None
+
+    def start_clock(self, time_budget: float, start: Optional[float] = None) -> Clock:
+        """Start the budget (``start`` defaults to now) and fire ``on_start``."""
+        self.clock = Clock(time_budget, start)
+        self._deadline = self.clock.deadline
+        self._margin = self.config.safety_margin_s + self.config.safety_fraction * self.clock.time_budget
+        self._notify("on_start")
+        return self.clock
+
+    def prepare_test(self, test: Dataset) -> list[np.ndarray]:
+        """Read the test set once and cache it (later calls with the same object are free)."""
+        if test is not self._test_ref:
+            if int(test.metadata.output_dim) != int(self.metadata.output_dim):
+                raise AutoDLInputError("test", f"output_dim {test.metadata.output_dim} differs from the training "
+                                       f"set's ({self.metadata.output_dim})")
+            xs, _ = test.take(0, len(test))
+            self._test_xs = [np.asarray(x, dtype=np.float32) for x in xs]
+            self._test_ref, self._test_size, self._pred_cache = test, len(self._test_xs), None
+        return self._test_xs
+
+    # ------------------------------------------------------------- training
+    def train(self, deadline: Optional[float] = None) -> bool:
+        """Run rounds until a new best model is ready (True) or nothing more can run (False).
+
+        Parameters
+        ----------
+        deadline : float, optional
+            Epoch seconds to stop by; defaults to the clock's deadline (a
+            clock is started from it when none was).
+        """
+        if self.pool is None:
+            raise AutoDLInputError("train", "call set_train_data(dataset) before train()")
+        if self.clock is None:
+            if deadline is None:
+                raise AutoDLInputError("time_budget", "call start_clock(time_budget) or pass a deadline")
+            self.start_clock(check_budget(float(deadline) - time.time()))
+        self._deadline = self.clock.deadline if deadline is None else float(deadline)
+        while True:
+            now = time.time()
+            if now >= self._deadline:
+                return False
+            if self._pending() and self._gap_ok(now):
+                return self._emit(now)
+            choice = None if self._stopped() else self._select(now)
+            if choice is None:
+                return self._emit(now) if self._pending() else False
+            self._run_round(*choice)
+
+    @property
+    def done(self) -> bool:
+        """True once the deadline passed, or no learner can run and no new best waits to be emitted."""
+        if self.clock is None or self.pool is None:
+            return False
+        now = time.time()
+        if now >= self._deadline:
+            return True
+        if self._pending():
+            return False
+        return self._stopped() or not any(self._admission(s, now) for s in self._slots)
+
+    def fit(self, train: Dataset, time_budget: float, test: Optional[Dataset] = None) -> "Engine":
+        """Library loop: train under ``time_budget`` seconds, predicting ``test`` at each new best."""
+        check_budget(time_budget)
+        self.set_train_data(train)
+        self.start_clock(time_budget)
+        try:
+            if test is not None:
+                self.prepare_test(test)
+            while not self.done:
+                if not self.train():
+                    break
+                if test is not None:
+                    prediction = self.predict_test(test)
+                    self._notify("on_prediction", prediction, self.clock.elapsed())
+        finally:
+            self._notify("on_end")
+        return self
+
+    # ----------------------------------------------------------- prediction
+    def predict(self, xs: Sequence[np.ndarray]) -> np.ndarray:
+        """Scores ``(len(xs), output_dim)`` float32 of the best model (a learner or a blend).
+
+        Raises :class:`NoPredictionError` before any learner was fitted, or
+        when every learner of the best model and every fallback failed.
+        """
+        if len(xs) == 0:  # never blame a learner for an empty batch
+            self._prediction_selection()
+            return np.zeros((0, self.metadata.output_dim), np.float32)
+        while True:
+            selection = self._prediction_selection()
+            preds, failed = [], False
+            for key in selection.members:
+                slot = self._slots[key]
+                try:
+                    preds.append(_checked(slot.learner.predict(xs), len(xs), self.metadata.output_dim))
+                except Exception as exc:  # a learner failing at predict time: drop it and fall back
+                    self._fail(slot, exc)
+                    failed = True
+                    break
+            if not failed:
+                refs = [selection.refs.get(k) for k in selection.members]
+                return blend(preds, list(selection.members.values()), selection.mode, refs)
+
+    def predict_test(self, test: Dataset) -> np.ndarray:
+        """Predict the (cached) test set; reuses the prediction until the best model changes."""
+        xs = self.prepare_test(test)
+        if self._pred_cache is not None and self._pred_cache[0] == self._version:
+            return self._pred_cache[1].copy()
+        tic = time.perf_counter()
+        try:
+            prediction = self.predict(xs)
+        except NoPredictionError:
+            if self._pred_cache is None:
+                raise
+            return self._pred_cache[1].copy()  # every model failed: keep the last good prediction
+        self._predict_cost_s = time.perf_counter() - tic
+        self._last_emit = time.time()  # the gap to the next prediction counts from the end of this one
+        self._pred_cache = (self._version, prediction)
+        return prediction.copy()
+
+    # ---------------------------------------------------------- persistence
+    def state_dict(self) -> dict[str, Any]:
+        """Fitted state: learners' state_dicts, the blend's weights, names (``weights_only``-safe)."""
+        import torch
+
+        states = {}
+        for slot in self._slots:
+            if slot.failed or slot.rounds == 0:
+                continue
+            try:
+                states[slot.index] = slot.learner.state_dict()
+            except NotImplementedError:
+                continue
+        selection = self._prediction_selection()
+        if not set(selection.members) <= set(states):
+            selection = self._candidate(lambda s: s.index in states)
+            if selection is None:
+                raise NotImplementedError("no fitted learner of this engine supports state_dict()")
+        return {
+            "format": 1,
+            "method": self.method,
+            "names": self.learner_names,
+            "learners": {self._slots[k].name: v for k, v in states.items()},
+            "members": [[self._slots[k].name, float(w)] for k, w in selection.members.items()],
+            "blend": selection.mode,
+            "refs": {self._slots[k].name: torch.from_numpy(np.ascontiguousarray(r)) for k, r in selection.refs.items()},
+            "best_score": None if self.best_score is None else float(self.best_score),
+            "best_learner": self.best_learner,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore :meth:`state_dict` into an engine built with the same portfolio."""
+        by_name = {s.name: s for s in self._slots}
+        for key in ("learners", "members", "blend"):
+            if key not in state:
+                raise AutoDLInputError("state", f"missing key {key!r}; not an Engine.state_dict()")
+        for name, learner_state in state["learners"].items():
+            if name not in by_name:
+                raise AutoDLInputError("state", f"learner {name!r} is not in this engine's portfolio {self.learner_names}")
+            by_name[name].learner.load_state_dict(learner_state)
+            by_name[name].rounds = max(by_name[name].rounds, 1)
+        members, refs = {}, {}
+        for name, weight in state["members"]:
+            if name not in state["learners"]:
+                raise AutoDLInputError("state", f"blend member {name!r} has no saved learner state")
+            members[by_name[name].index] = float(weight)
+            if name in state.get("refs", {}):
+                refs[by_name[name].index] = np.asarray(state["refs"][name], dtype=np.float64)
+        if state["blend"] == "rank" and len(members) > 1 and set(refs) != set(members):
+            raise AutoDLInputError("state", "a rank blend needs the validation references ('refs') of every member")
+        score = state.get("best_score")
+        self._best = Selection(members=members, score=-math.inf if score is None else float(score), refs=refs,
+                               mode=str(state["blend"]))
+        self.best_score, self.best_learner = score, state.get("best_learner")
+        self._version += 1
+        self._emitted = self._version
+
+    # -------------------------------------------------------------- reports
+    def learner_summary(self) -> list[dict[str, Any]]:
+        """One dict per learner: name, rounds, latest score, failed/retired, error."""
+        return [{"name": s.name, "rounds": s.rounds, "val_score": s.score, "failed": s.failed,
+                 "retired": s.retired, "error": s.error} for s in self._slots]
+
+    # ============================================================ internals
+    def _notify(self, event: str, *args: Any) -> None:
+        for callback in self.callbacks:
+            getattr(callback, event)(self, *args)
+
+    def _pending(self) -> bool:
+        return self._version > self._emitted
+
+    def _gap_ok(self, now: float) -> bool:
+        return self._last_emit is None or now - self._last_emit >= self.config.prediction_gap_ratio * self._predict_cost_s
+
+    def _emit(self, now: float) -> bool:
+        self._emitted, self._last_emit = self._version, now
+        return True
+
+    def _stopped(self) -> bool:
+        cfg = self.config
+        if cfg.max_rounds is not None and len(self.history) >= cfg.max_rounds:
+            return True
+        return cfg.target_score is not None and self.best_score is not None and self.best_score >= cfg.target_score
+
+    def _window(self, slot: _Slot) -> int:
+        rows = self.config.first_rows * self.config.row_growth ** min(slot.rounds, 60)
+        return int(min(rows, self.pool.n_total))
+
+    def _admission(self, slot: _Slot, now: float) -> Optional[tuple[_Slot, float, float]]:
+        """``(slot, budget_s, cost_s)`` when the slot's next increment fits, else None."""
+        if slot.failed or slot.retired:
+            return None
+        try:
+            if slot.learner.done:
+                return None
+            cost = float(slot.learner.next_cost_s())
+        except Exception as exc:
+            self._fail(slot, exc)
+            return None
+        if not math.isfinite(cost) or cost < 0:
+            self._fail(slot, ValueError(f"next_cost_s() returned {cost!r}, expected a finite number >= 0"))
+            return None
+        infl = self.config.cost_inflation
+        n_val = len(self._val[0]) if self._val is not None else self.pool.holdout_size
+        reserve = self._margin + infl * (slot.predict_s_per_row * n_val
+                                         + max(self._predict_cost_s, slot.predict_s_per_row * self._test_size))
+        expected_rows = min(self._window(slot), max(self.config.first_rows, int(slot.rows * self.config.row_growth)))
+        read = infl * self.pool.seconds_per_row * max(0, expected_rows - self.pool.train_rows_read)
+        budget = self._deadline - now - reserve
+        if cost * infl * slot.overrun + read > budget:
+            return None
+        return slot, budget, cost
+
+    def _select(self, now: float) -> Optional[tuple[_Slot, float, float]]:
+        admitted = [a for a in (self._admission(s, now) for s in self._slots) if a is not None]
+        if not admitted:
+            return None
+        fresh = [a for a in admitted if a[0].rounds == 0]
+        if fresh:
+            return fresh[0]
+        return max(admitted, key=lambda a: (max(a[0].gain_ema, 0.0) / max(a[2], _MIN_COST_S),
+                                            a[0].score if a[0].score is not None else -math.inf, -a[0].index))
+
+    def _run_round(self, slot: _Slot, budget_s: float, cost_s: float) -> None:
+        pool = self.pool
+        pool.read_first()
+        if self._val is None:
+            self._val = pool.validation()
+        pool.set_window(self._window(slot))
+        error: Optional[BaseException] = None
+        tic = time.perf_counter()
+        try:
+            slot.learner.fit(pool, budget_s)
+        except Exception as exc:
+            error = exc
+        fit_s = time.perf_counter() - tic
+        slot.rounds += 1
+        slot.rows = pool.requested
+        if fit_s > budget_s:
+            logger.warning("learner %s used %.2f s of a %.2f s budget", slot.name, fit_s, budget_s)
+        if slot.rounds > 1 and cost_s > 0:  # the first estimate is a guess; later ones are measured
+            slot.overrun = min(max(fit_s / max(cost_s, 0.05), 1.0), 4.0)
+        if error is None:
+            try:
+                self._validate(slot)
+            except Exception as exc:
+                error = exc
+        if error is not None:
+            self._fail(slot, error)
+        improved = error is None and self._refresh_best(slot)
+        info = RoundInfo(index=len(self.history), learner=slot.name, elapsed_s=self.clock.elapsed(), fit_s=fit_s,
+                         budget_s=budget_s, val_score=None if error else slot.score, n_rows=slot.rows,
+                         improved=improved, best_score=self.best_score, best_learner=self.best_learner,
+                         error=None if error is None else f"{type(error).__name__}: {error}")
+        self.history.append(info)
+        if improved:
+            rows = max(self._slots[k].rows for k in self._best.members)
+            self.learning_curve.append({"elapsed_s": info.elapsed_s, "val_score": self.best_score,
+                                        "learner": self.best_learner, "n_rows": rows})
+        self._notify("on_round_end", info)
+        if improved:
+            self._notify("on_improvement", info)
+
+    def _validate(self, slot: _Slot) -> None:
+        xs, y = self._val
+        tic = time.perf_counter()
+        pred = _checked(slot.learner.predict(xs), len(xs), self.metadata.output_dim)
+        slot.predict_s_per_row = (time.perf_counter() - tic) / max(1, len(xs))
+        score = validation_nauc(y, pred)
+        previous = 0.0 if slot.score is None else slot.score
+        gain = score - previous
+        slot.gain_ema = gain if slot.score is None else 0.5 * slot.gain_ema + 0.5 * gain
+        slot.score, slot.val_pred = score, pred
+        if score > slot.best_own + self.config.min_improvement:
+            slot.best_own, slot.stall = score, 0
+        else:
+            slot.stall += 1
+            if self.config.patience is not None and slot.stall >= self.config.patience:
+                slot.retired = True
+
+    def _fail(self, slot: _Slot, exc: BaseException) -> None:
+        slot.failed, slot.error = True, f"{type(exc).__name__}: {exc}"
+        logger.debug("learner %s failed and is skipped: %s", slot.name, slot.error)  # LoggingCallback warns
+        self._notify("on_learner_error", slot.name, exc)
+
+    def _candidate(self, allowed=lambda slot: True) -> Optional[Selection]:
+        """Best single usable learner, or the greedy ensemble when it beats it."""
+        usable = [s for s in self._slots if s.usable and allowed(s)]
+        if not usable:
+            return None
+        best = max(usable, key=lambda s: (s.score, -s.index))
+        mode = self.config.ensemble_blend
+        candidate = Selection(members={best.index: 1.0}, score=best.score, mode=mode)
+        if self.config.ensemble and len(usable) >= 2:
+            ensemble = greedy_selection({s.index: s.val_pred for s in usable}, self._val[1],
+                                        {s.index: s.score for s in usable}, max_size=self.config.ensemble_max,
+                                        accept_ratio=self.config.ensemble_accept_ratio, mode=mode)
+            if ensemble is not None and ensemble.score > candidate.score:
+                candidate = ensemble
+        return candidate
+
+    def _refresh_best(self, slot: _Slot) -> bool:
+        if not self.config.gate_on_validation:
+            candidate = Selection(members={slot.index: 1.0}, score=slot.score, mode=self.config.ensemble_blend)
+        else:
+            candidate = self._candidate()
+            if self.best_score is not None and candidate.score <= self.best_score + self.config.min_improvement:
+                return False
+        self._best = candidate
+        self.best_score = float(candidate.score)
+        self.best_learner = self._label(candidate)
+        self._version += 1
+        return True
+
+    def _label(self, selection: Selection) -> str:
+        if len(selection.members) == 1:
+            return self._slots[next(iter(selection.members))].name
+        parts = "+".join(f"{self._slots[k].name}:{w:.2f}" for k, w in selection.members.items())
+        return f"ensemble({parts})"
+
+    def _prediction_selection(self) -> Selection:
+        """The best model, or the best fallback when one of its learners failed since."""
+        if self._best is None:
+            raise NoPredictionError("no learner has been fitted yet: call train() first")
+        if not any(self._slots[k].failed for k in self._best.members):
+            return self._best
+        fallback = self._candidate()
+        if fallback is None:
+            raise NoPredictionError("every learner of the best model failed and no other learner is usable")
+        return fallback
+
+
+def _checked(pred: Any, n: int, output_dim: int) -> np.ndarray:
+    """Learner output as float32 ``(n, output_dim)``, finite, or a ValueError saying what is wrong."""
+    try:
+        arr = np.asarray(pred, dtype=np.float32)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"predict() returned something that is not a numeric array ({exc})") from None
+    if arr.shape != (n, output_dim):
+        raise ValueError(f"predict() returned shape {arr.shape}, expected {(n, output_dim)}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError("predict() returned NaN or inf")
+    return arr
+
+
+def _unique_names(learners: Sequence[Learner]) -> list[str]:
+    names, seen = [], {}
+    for learner in learners:
+        base = getattr(learner, "name", "") or type(learner).__name__
+        seen[base] = seen.get(base, 0) + 1
+        names.append(base if seen[base] == 1 else f"{base}#{seen[base]}")
+    return names

@@ -1,0 +1,455 @@
+"""The any-time engine: budget, gating, failures, determinism, ensembles, persistence, config."""
+from __future__ import annotations
+
+import io
+import time
+
+import numpy as np
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from autodl_solver.anytime.callbacks import Callback, LearningCurveRecorder
+from autodl_solver.anytime.clock import Clock
+from autodl_solver.anytime.config import EngineConfig
+from autodl_solver.anytime.engine import Engine
+from autodl_solver.anytime.learner import Learner
+from autodl_solver.anytime.validation import validation_nauc
+from autodl_solver.data.dataset import ArrayDataset
+from autodl_solver.errors import AutoDLInputError, NoPredictionError
+from autodl_solver.testing import CentroidConfig, CentroidLearner, inject_nan, make_dataset
+
+
+# ------------------------------------------------------------------ learners
+class CountingCentroid(CentroidLearner):
+    """Centroid learner with a fixed, honest simulated cost that counts its calls."""
+
+    def __init__(self, metadata, cost_s=0.0, max_fits=None, name="centroid", seed=0):
+        super().__init__(metadata, CentroidConfig(cost_s=cost_s, max_fits=max_fits), seed)
+        self.name = name
+        self.predict_calls = 0
+        self.rows_seen: list[int] = []
+
+    def fit(self, data, budget_s):
+        super().fit(data, budget_s)
+        self.rows_seen.append(self._seen)
+
+    def predict(self, xs):
+        self.predict_calls += 1
+        return super().predict(xs)
+
+    def next_cost_s(self):
+        return float(self.config.cost_s)
+
+
+class FailOnSecondFit(CountingCentroid):
+    def fit(self, data, budget_s):
+        if self.fits >= 1:
+            raise RuntimeError("boom on the second fit")
+        super().fit(data, budget_s)
+
+
+class SlowLearner(CountingCentroid):
+    """Claims each increment costs 100 s: must never be started under a small budget."""
+
+    def next_cost_s(self):
+        return 100.0
+
+
+class NaNLearner(CountingCentroid):
+    def predict(self, xs):
+        out = super().predict(xs)
+        out[0, 0] = np.nan
+        return out
+
+
+class WrongShapeLearner(CountingCentroid):
+    def predict(self, xs):
+        return super().predict(xs)[:, :1]
+
+
+class DegradingLearner(CountingCentroid):
+    """Good after its first fit, then noisier and noisier (the gate must ignore it)."""
+
+    def predict(self, xs):
+        out = super().predict(xs)
+        rng = np.random.default_rng(self.fits)
+        return out + rng.normal(0, 3.0 * (self.fits - 1) * (np.abs(out).mean() + 1), out.shape).astype(np.float32)
+
+
+class HalfFeatures(CountingCentroid):
+    """Sees only one half of the tabular features (two of them complement each other)."""
+
+    def __init__(self, metadata, half, **kw):
+        super().__init__(metadata, **kw)
+        self.half = half
+
+    def _cut(self, xs):
+        f = xs[0].shape[2] // 2
+        sl = slice(0, f) if self.half == 0 else slice(f, None)
+        return [x[:, :, sl, :] for x in xs]
+
+    def fit(self, data, budget_s):
+        outer = self
+
+        class View:
+            n_total = data.n_total
+            multilabel = data.multilabel
+
+            def get(self, n):
+                xs, y = data.get(n)
+                return outer._cut(xs), y
+
+        super().fit(View(), budget_s)
+
+    def predict(self, xs):
+        return super().predict(self._cut(xs))
+
+
+class OracleLearner(Learner):
+    """Knows every label; its noise shrinks with each fit, so every round improves. Slow on the test set."""
+
+    name = "oracle"
+
+    def __init__(self, metadata, table, n_test, test_delay_s):
+        super().__init__(metadata)
+        self.table, self.n_test, self.test_delay_s, self.fits = table, n_test, test_delay_s, 0
+
+    def fit(self, data, budget_s):
+        self.fits += 1
+        time.sleep(0.01)
+
+    def predict(self, xs):
+        if len(xs) == self.n_test:
+            time.sleep(self.test_delay_s)
+        y = np.stack([self.table[x.tobytes()] for x in xs])
+        noise = np.random.default_rng(0).normal(size=y.shape)
+        return (y + noise * 4.0 / self.fits).astype(np.float32)
+
+    def next_cost_s(self):
+        return 0.01
+
+
+def tabular(n_train=120, n_test=40, k=3, **kw):
+    return make_dataset("tabular", n_train=n_train, n_test=n_test, output_dim=k, **kw)
+
+
+def engine_for(train, learners, **cfg):
+    cfg.setdefault("safety_margin_s", 0.1)
+    return Engine(train.metadata, learners, config=EngineConfig(**cfg))
+
+
+# --------------------------------------------------------------- validation
+def test_validation_nauc_matches_sklearn_and_drops_single_class_columns():
+    rng = np.random.default_rng(0)
+    y = (rng.random((200, 5)) < 0.3).astype(np.float32)
+    y[:, 3] = 0  # all negative: dropped
+    y[:, 4] = 1  # all positive: dropped
+    s = np.round(rng.random((200, 5)) + y * 0.3, 1)  # rounding creates ties
+    expected = 2 * np.mean([roc_auc_score(y[:, j], s[:, j]) for j in range(3)]) - 1
+    assert validation_nauc(y, s) == pytest.approx(expected, abs=1e-12)
+    assert validation_nauc(np.zeros((10, 2)), rng.random((10, 2))) == 0.0
+    assert validation_nauc(y[:, :3], np.ones((200, 3))) == 0.0  # constant scores
+
+
+# ------------------------------------------------------------------- budget
+@pytest.mark.parametrize("budget", [0, -1, float("nan"), float("inf"), "soon"])
+def test_bad_time_budget_is_rejected(budget):
+    train, _, _ = tabular()
+    with pytest.raises(AutoDLInputError) as err:
+        Clock(budget)
+    assert err.value.where == "time_budget"
+    with pytest.raises(AutoDLInputError) as err:
+        engine_for(train, [CountingCentroid(train.metadata)]).fit(train, budget)
+    assert err.value.where == "time_budget"
+
+
+def test_first_round_reads_only_the_first_chunk():
+    train, _, _ = tabular(n_train=3000)
+    learner = CountingCentroid(train.metadata)
+    engine = engine_for(train, [learner], first_rows=200)
+    engine.set_train_data(train)
+    engine.start_clock(30)
+    assert engine.train() is True
+    assert learner.rows_seen == [200]
+    assert engine.pool.rows_read == 200 + engine.pool.holdout_size
+    assert engine.history[0].n_rows == 200
+    assert engine.predict(train.take(0, 5)[0]).shape == (5, 3)
+
+
+def test_fit_stays_within_budget_with_honest_learners():
+    train, test, _ = tabular(n_train=2000)
+    learners = [CountingCentroid(train.metadata, cost_s=0.15, name="a"),
+                CountingCentroid(train.metadata, cost_s=0.4, name="b")]
+    budget = 1.5
+    tic = time.time()
+    engine = engine_for(train, learners, first_rows=50, patience=None).fit(train, budget, test)
+    assert time.time() - tic <= budget + 0.5
+    assert engine.done and engine.learning_curve
+    assert all(info.elapsed_s <= budget for info in engine.history)
+
+
+def test_learner_that_does_not_fit_is_never_started():
+    train, test, _ = tabular()
+    slow = SlowLearner(train.metadata, name="slow")
+    cheap = CountingCentroid(train.metadata, name="cheap", max_fits=2)
+    engine = engine_for(train, [slow, cheap]).fit(train, 2.0, test)
+    assert slow.fits == 0 and cheap.fits == 2
+    assert engine.best_learner == "cheap"
+
+
+def test_train_with_deadline_and_no_clock_and_done():
+    train, _, _ = tabular()
+    engine = engine_for(train, [CountingCentroid(train.metadata, max_fits=1)])
+    engine.set_train_data(train)
+    with pytest.raises(AutoDLInputError):
+        engine.train()
+    assert engine.train(deadline=time.time() + 5) is True
+    assert engine.clock is not None and engine.done
+    assert engine.train() is False
+
+
+# ---------------------------------------------------------------- gating
+def test_emitted_predictions_never_get_worse_on_validation():
+    train, test, _ = tabular(n_train=400, k=4, seed=3)
+    degrading = DegradingLearner(train.metadata, name="degrading", max_fits=6)
+    recorder = LearningCurveRecorder()
+    engine = Engine(train.metadata, [degrading], config=EngineConfig(first_rows=400, patience=None, ensemble=False),
+                    callbacks=[recorder])
+    engine.fit(train, 10.0, test)
+    assert degrading.fits == 6
+    scores = [p["val_score"] for p in recorder.points]
+    assert len(scores) == 1  # the later, noisier rounds never replace the first model
+    assert [h.val_score for h in engine.history][1] < scores[0]
+
+
+def test_gate_off_emits_after_every_successful_round():
+    train, test, _ = tabular()
+    learner = DegradingLearner(train.metadata, max_fits=4)
+    recorder = LearningCurveRecorder()
+    engine = Engine(train.metadata, [learner], callbacks=[recorder],
+                    config=EngineConfig(gate_on_validation=False, holdout=False))
+    engine.fit(train, 10.0, test)
+    assert len(recorder.points) == len(engine.learning_curve) == 4
+    assert engine.pool.holdout_size == 0
+
+
+def test_predict_test_is_cached_per_best_model_version():
+    train, test, _ = tabular()
+    learner = CountingCentroid(train.metadata, max_fits=1)
+    engine = engine_for(train, [learner])
+    with pytest.raises(NoPredictionError):
+        engine.predict(test.take(0, 2)[0])
+    engine.set_train_data(train)
+    engine.start_clock(10)
+    assert engine.train()
+    calls = learner.predict_calls
+    first = engine.predict_test(test)
+    second = engine.predict_test(test)
+    assert learner.predict_calls == calls + 1
+    np.testing.assert_array_equal(first, second)
+    assert first.dtype == np.float32 and first.shape == (len(test), 3)
+    assert engine.predict([]).shape == (0, 3) and not engine.learner_summary()[0]["failed"]
+
+
+@pytest.mark.parametrize("ratio", [0.0, 1.0])
+def test_predictions_are_spaced_by_their_cost(ratio):
+    train, test, y_test = tabular(n_train=400, n_test=97, k=2, seed=8)
+    table = {x.tobytes(): y for x, y in zip(train.take(0, 400)[0], train.labels())}
+    table.update({x.tobytes(): y for x, y in zip(test.take(0, 97)[0], y_test)})
+    recorder = LearningCurveRecorder()
+    oracle = OracleLearner(train.metadata, table, n_test=97, test_delay_s=0.1)
+    engine = Engine(train.metadata, [oracle], callbacks=[recorder],
+                    config=EngineConfig(max_rounds=15, patience=None, prediction_gap_ratio=ratio))
+    engine.fit(train, 20.0, test)
+    improvements = [h.elapsed_s for h in engine.history if h.improved]
+    emitted = [p["elapsed_s"] for p in recorder.points]
+    assert len(improvements) >= 8
+    if ratio == 0.0:
+        assert len(emitted) == len(improvements)
+    else:
+        assert len(emitted) < len(improvements)
+        assert min(np.diff(emitted)) >= 0.1 * 0.9  # at least one prediction's cost apart
+
+
+# --------------------------------------------------------------- failures
+class ErrorLog(Callback):
+    def __init__(self):
+        self.errors = []
+
+    def on_learner_error(self, engine, learner_name, exc):
+        self.errors.append((learner_name, str(exc)))
+
+
+@pytest.mark.parametrize("bad_cls, message", [(FailOnSecondFit, "boom"), (NaNLearner, "NaN"),
+                                              (WrongShapeLearner, "shape")])
+def test_bad_learner_is_skipped_and_last_good_prediction_kept(bad_cls, message):
+    train, test, _ = tabular(n_train=300)
+    bad = bad_cls(train.metadata, name="bad", max_fits=3)
+    good = CountingCentroid(train.metadata, name="good", max_fits=2)
+    log = ErrorLog()
+    engine = Engine(train.metadata, [bad, good], config=EngineConfig(first_rows=100, ensemble=False),
+                    callbacks=[log])
+    engine.fit(train, 10.0, test)
+    assert [name for name, _ in log.errors] == ["bad"] and message in log.errors[0][1]
+    summary = {s["name"]: s for s in engine.learner_summary()}
+    assert summary["bad"]["failed"] and not summary["good"]["failed"]
+    prediction = engine.predict_test(test)
+    assert prediction.shape == (len(test), 3) and np.all(np.isfinite(prediction))
+    assert [h.learner for h in engine.history if h.error] == ["bad"]
+
+
+def test_best_learner_failing_later_falls_back_to_another():
+    train, test, _ = tabular(n_train=300)
+    best = FailOnSecondFit(train.metadata, name="best")
+    other = CountingCentroid(train.metadata, name="other", max_fits=1)
+    engine = Engine(train.metadata, [best, other], config=EngineConfig(ensemble=False, first_rows=50))
+    engine.fit(train, 10.0, test)
+    assert engine.learner_summary()[0]["failed"] and engine.best_learner == "best"
+    xs = test.take(0, 4)[0]
+    np.testing.assert_array_equal(engine.predict(xs), other.predict(xs))
+
+
+# ----------------------------------------------------------- determinism
+def test_same_seed_same_result():
+    def run():
+        train, test, _ = tabular(n_train=500, seed=5)
+        learners = [CountingCentroid(train.metadata, cost_s=0.01, name="a"),
+                    HalfFeatures(train.metadata, 0, name="h0", cost_s=0.01),
+                    HalfFeatures(train.metadata, 1, name="h1", cost_s=0.02)]
+        engine = engine_for(train, learners, first_rows=50, max_rounds=8, seed=7)
+        engine.fit(train, 20.0, test)
+        return [h.learner for h in engine.history], engine.predict_test(test)
+
+    (order_a, pred_a), (order_b, pred_b) = run(), run()
+    assert order_a == order_b and len(order_a) == 8
+    np.testing.assert_array_equal(pred_a, pred_b)
+
+
+# -------------------------------------------------------------- ensemble
+def test_ensemble_of_complementary_learners_beats_each_and_is_batch_independent():
+    train, test, y_test = make_dataset("tabular", n_train=600, n_test=300, output_dim=4, seed=15)
+    learners = [HalfFeatures(train.metadata, 0, name="h0", max_fits=1),
+                HalfFeatures(train.metadata, 1, name="h1", max_fits=1)]
+    engine = Engine(train.metadata, learners, config=EngineConfig(first_rows=600, ensemble_accept_ratio=0.5))
+    engine.fit(train, 10.0, test)
+    singles = [s["val_score"] for s in engine.learner_summary()]
+    assert engine.best_learner.startswith("ensemble(")
+    assert engine.best_score > max(singles)
+    xs = test.take(0, len(test))[0]
+    full = engine.predict(xs)
+    np.testing.assert_allclose(engine.predict(xs[:3]), full[:3], rtol=1e-6)
+    assert validation_nauc(y_test, full) > max(validation_nauc(y_test, l.predict(xs)) for l in learners)
+
+
+# ----------------------------------------------------------- bad inputs
+@pytest.mark.parametrize("case", ["nan_features", "output_dim_1", "single_example", "all_zero_labels",
+                                  "one_per_class", "multilabel"])
+def test_engine_handles_awkward_data(case):
+    k = 1 if case == "output_dim_1" else 3
+    n = {"single_example": 1, "one_per_class": 3}.get(case, 60)
+    train, test, _ = make_dataset("tabular", n_train=n, n_test=10, output_dim=k, seed=2,
+                                  multilabel=case == "multilabel")
+    if case == "nan_features":
+        train, test = inject_nan(train, 0.2), inject_nan(test, 0.2, seed=1)
+    if case == "all_zero_labels":
+        xs, y = train.take(0, len(train))
+        train = ArrayDataset(xs, np.zeros_like(y), train.metadata)
+    engine = engine_for(train, [CountingCentroid(train.metadata, max_fits=1)])
+    engine.fit(train, 5.0, test)
+    prediction = engine.predict_test(test)
+    assert prediction.shape == (10, k) and prediction.dtype == np.float32 and np.all(np.isfinite(prediction))
+    assert engine.pool.multilabel == (case in ("multilabel", "output_dim_1", "all_zero_labels"))
+    if case == "all_zero_labels":
+        assert engine.best_score == 0.0
+
+
+def test_engine_rejects_mismatched_test_set_and_empty_portfolio():
+    train, _, _ = tabular(k=3)
+    _, other_test, _ = tabular(k=2)
+    engine = engine_for(train, [CountingCentroid(train.metadata)])
+    with pytest.raises(AutoDLInputError):
+        engine.prepare_test(other_test)
+    with pytest.raises(AutoDLInputError):
+        Engine(train.metadata, [])
+    with pytest.raises(AutoDLInputError):
+        Engine(train.metadata, [object()])
+
+
+# ----------------------------------------------------------- persistence
+def test_state_dict_round_trip_is_weights_only_safe():
+    import torch
+
+    train, test, _ = make_dataset("tabular", n_train=400, n_test=50, output_dim=3, seed=4)
+
+    def build():
+        return Engine(train.metadata, [HalfFeatures(train.metadata, 0, name="h0", max_fits=1),
+                                       HalfFeatures(train.metadata, 1, name="h1", max_fits=1)],
+                      config=EngineConfig(ensemble_accept_ratio=0.5))
+
+    engine = build().fit(train, 10.0, test)
+    buffer = io.BytesIO()
+    torch.save(engine.state_dict(), buffer)
+    buffer.seek(0)
+    restored = build()
+    restored.load_state_dict(torch.load(buffer, weights_only=True))
+    xs = test.take(0, len(test))[0]
+    np.testing.assert_allclose(restored.predict(xs), engine.predict(xs), rtol=1e-6)
+    assert restored.best_learner == engine.best_learner
+    with pytest.raises(AutoDLInputError):
+        restored.load_state_dict({"learners": {"nope": {}}, "members": [], "blend": "rank"})
+
+
+def test_retired_learners_end_the_run_early():
+    train, test, _ = tabular(n_train=100)
+    learner = CountingCentroid(train.metadata)  # same rows every round after the first: no gain
+    engine = engine_for(train, [learner], patience=2, first_rows=100)
+    tic = time.time()
+    engine.fit(train, 30.0, test)
+    assert time.time() - tic < 10 and engine.done
+    assert learner.fits <= 4
+
+
+# ---------------------------------------------------------------- config
+def test_engine_config_validation_and_yaml(tmp_path):
+    cfg = EngineConfig().update({"holdout_max": 100}, first_rows=64)
+    assert (cfg.holdout_max, cfg.first_rows) == (100, 64)
+    for bad in ({"holdout_max": 0}, {"holdout_fraction": 0.9}, {"ensemble_blend": "median"},
+                {"holdout": "yes"}, {"cost_inflation": 0.5}, {"max_rounds": 1.5}, {"min_holdout": 1000}):
+        with pytest.raises(AutoDLInputError) as err:
+            EngineConfig().update(bad)
+        assert err.value.where == f"EngineConfig.{next(iter(bad))}"
+    with pytest.raises(AutoDLInputError, match="unknown setting"):
+        EngineConfig().update(speed=11)
+    path = tmp_path / "engine.yaml"
+    path.write_text("engine:\n  row_growth: 3\n  max_rounds: 4\n")
+    loaded = EngineConfig.from_yaml(path)
+    assert loaded.row_growth == 3.0 and loaded.max_rounds == 4
+    path.write_text("row_growth: [oops\n")
+    with pytest.raises(AutoDLInputError) as err:
+        EngineConfig.from_yaml(path)
+    assert str(path) in str(err.value)
+    path.write_text("safety_margin_s: -1\n")
+    with pytest.raises(AutoDLInputError, match="safety_margin_s"):
+        EngineConfig.from_yaml(path)
+    assert set(EngineConfig.describe()) == set(EngineConfig().to_dict())
+
+
+def test_registry_is_used_when_no_learners_are_given(monkeypatch):
+    import sys
+    import types
+
+    train, test, _ = tabular()
+    calls = {}
+
+    def build_portfolio(method, metadata, seed=0, config_overrides=None):
+        calls["args"] = (method, seed)
+        return [CountingCentroid(metadata, max_fits=1)], {"holdout": False, "gate_on_validation": False}
+
+    module = types.ModuleType("autodl_solver.domains.registry")
+    module.build_portfolio = build_portfolio
+    monkeypatch.setitem(sys.modules, "autodl_solver.domains.registry", module)
+    engine = Engine(train.metadata, method="baseline1", seed=3)
+    assert calls["args"] == ("baseline1", 3)
+    assert engine.config.holdout is False and engine.config.gate_on_validation is False
+    engine.fit(train, 5.0, test)
+    assert engine.learning_curve
