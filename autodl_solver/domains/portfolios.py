@@ -1,0 +1,53 @@
+"""Which learners the solver runs for each domain, cheap to strong.
+
+The engine tries the learners roughly in this order, so the first one must
+give a prediction fast (AutoDL's ALC weights the first minute heavily; see
+``notes/winners.md`` §7 lesson 1).
+
+* **tabular**: ``tabular_linear`` (logistic regression, about 10 ms on 500
+  rows), ``tabular_gbdt`` (its first call is a 10-round LightGBM on at most
+  500 rows, capped at 1 s, then continued boosting on growing rows) and
+  ``tabular_mlp`` (the seed's 2x256 MLP, an ensemble member: every winning
+  team replaced the MLP by a GBDT but kept it as a second opinion). The
+  linear model earned its place by measurement (``benchmarks/gbdt_choice.py``,
+  portfolio table, in the real engine on four real datasets, as recorded in
+  ``benchmarks/results/gbdt_choice.md``): adding it to GBDT + MLP raised
+  breast_cancer's final test NAUC and ALC by about 0.002 and moved the
+  others by at most 0.0005 (the run-to-run spread); putting it first gave
+  the best ALC on three of the four (0.0006 below on breast_cancer) and a
+  final NAUC of 1.0 instead of 0.998 and 0.969 on wine and penguins. On a
+  validation tie the engine keeps the learner that got there first, and
+  there the simpler model is the better bet.
+* **image, video, text, speech**: until the domain learners land, a generic
+  portfolio of what works on every shape: the seed paper's Baseline 1
+  (linear) then Baseline 2 (3-D CNN). A domain's entry below lists its own
+  learners once they are registered; names not (yet) registered are skipped,
+  and an empty result falls back to the generic portfolio.
+"""
+from __future__ import annotations
+
+from .inference import DOMAINS
+
+#: Works on every shape; used where a domain has no learners of its own yet.
+GENERIC_PORTFOLIO: tuple[str, ...] = ("baseline1", "baseline2")
+
+#: Per-domain portfolios (learner names, cheap first).
+SOLVER_PORTFOLIOS: dict[str, tuple[str, ...]] = {
+    "tabular": ("tabular_linear", "tabular_gbdt", "tabular_mlp"),
+    "image": (),
+    "video": (),
+    "text": (),
+    "speech": (),
+}
+
+
+def solver_portfolio(domain: str) -> list[str]:
+    """Learner names the solver runs on ``domain`` (registered ones only, else the generic portfolio)."""
+    from ..errors import AutoDLInputError
+    from .registry import list_learners
+
+    if domain not in DOMAINS:
+        raise AutoDLInputError("domain", f"got {domain!r}, expected one of {DOMAINS}")
+    registered = set(list_learners())
+    names = [n for n in SOLVER_PORTFOLIOS.get(domain, ()) if n in registered]
+    return names or list(GENERIC_PORTFOLIO)

@@ -1,0 +1,195 @@
+"""Logistic regression on standardised tabular features, refitted on growing rows.
+
+A cheap, strongly regularised opinion (DeepWisdom's speech and text openers
+were linear models). Inputs go through the MLP's
+:class:`~autodl_solver.domains.tabular_mlp.Standardizer` (missing values ->
+0 plus indicators). Multi-class: one multinomial model (rows without a
+positive left out); multi-label and ``output_dim == 1``: one binary model per
+class, a class without both labels among the rows gets a constant column.
+Each call refits scikit-learn's L-BFGS solver, warm-started from the last
+coefficients, on twice the rows while unread rows remain; it is done once it
+has fitted all rows.
+
+It opens the solver's tabular portfolio: see
+:mod:`autodl_solver.domains.portfolios` for the measurement.
+"""
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from dataclasses import dataclass
+from typing import Any, Optional, Sequence
+
+import numpy as np
+
+from ..anytime.learner import Learner, TrainData
+from ..data.metadata import Metadata
+from .registry import register
+from .shapes import available_rows, flatten_tabular
+from .tabular_mlp import Standardizer
+from .torch_utils import as_numpy
+
+
+@dataclass
+class LinearConfig:
+    """Settings of :class:`LinearLearner` (overridable in ``configs/tabular.yaml``).
+
+    Attributes
+    ----------
+    first_rows, rows_growth : int, float
+        Rows of the first call and their growth factor per call.
+    C : float
+        Inverse L2 strength of scikit-learn's ``LogisticRegression``.
+    max_iter : int
+        L-BFGS iterations per fit.
+    clip : float
+        Standardised inputs are clipped to ``[-clip, clip]``.
+    prior_cost_s : float
+        ``next_cost_s()`` before anything was measured.
+    """
+
+    first_rows: int = 500
+    rows_growth: float = 2.0
+    C: float = 1.0
+    max_iter: int = 200
+    clip: float = 10.0
+    prior_cost_s: float = 0.2
+
+
+@register("tabular_linear", domains=("tabular",), default_config=LinearConfig)
+class LinearLearner(Learner):
+    """Logistic regression (see the module docstring)."""
+
+    def __init__(self, metadata: Metadata, config: Optional[LinearConfig] = None, seed: int = 0) -> None:
+        super().__init__(metadata, config or LinearConfig(), seed)
+        import sklearn.linear_model  # noqa: F401  (import cost paid outside the timed fits)
+
+        self.output_dim = int(metadata.output_dim)
+        shape = metadata.tensor_shape
+        self._n_features: Optional[int] = None if -1 in shape else int(np.prod(shape))
+        self._scaler = Standardizer(self.config.clip)
+        self._coef: Optional[np.ndarray] = None  # (in_dim, output_dim)
+        self._intercept: Optional[np.ndarray] = None
+        self._softmax = True
+        self._rows = 0
+        self._n_total: Optional[int] = None
+        self._sec_per_row: Optional[float] = None
+        self._done = False
+
+    @property
+    def done(self) -> bool:
+        return self._done
+
+    def _next_rows(self, n_total: int) -> int:
+        if self._rows == 0:
+            return min(n_total, max(1, int(self.config.first_rows)))
+        return min(n_total, int(math.ceil(self._rows * self.config.rows_growth)))
+
+    def next_cost_s(self) -> float:
+        if self._sec_per_row is None or self._n_total is None:
+            return float(self.config.prior_cost_s)
+        return float(self._sec_per_row * self._next_rows(self._n_total))
+
+    def fit(self, data: TrainData, budget_s: float) -> None:
+        if budget_s is None or budget_s <= 0 or self._done:
+            return
+        self._n_total = int(data.n_total)
+        if self._n_total == 0:
+            return
+        rows = min(self._next_rows(self._n_total), available_rows(data))
+        if rows == self._rows and self._coef is not None:
+            return  # the window holds no new rows: nothing to refit
+        xs, y = data.get(rows)
+        tic = time.perf_counter()
+        x = flatten_tabular(xs, self._n_features)
+        self._n_features = x.shape[1]
+        self._rows = len(x)
+        self._softmax = not (bool(data.multilabel) or self.output_dim == 1)
+        self._fit_matrix(x, np.asarray(y, np.float32))
+        self._sec_per_row = (time.perf_counter() - tic) / max(1, self._rows)
+        if self._rows >= self._n_total:
+            self._done = True
+
+    def _fit_matrix(self, x: np.ndarray, y: np.ndarray) -> None:
+        from sklearn.exceptions import ConvergenceWarning
+        from sklearn.linear_model import LogisticRegression
+
+        k = self.output_dim
+        if self._softmax:
+            keep = y.sum(axis=1) > 0
+            x, y = x[keep], y[keep]
+        self._scaler.fit(x)
+        z = self._scaler.transform(x)
+        d = z.shape[1]
+        old = self._coef
+        coef = np.zeros((d, k)) if old is None or old.shape[0] != d else old.copy()
+        intercept = np.zeros(k) if self._intercept is None else self._intercept.copy()
+        make = lambda: LogisticRegression(C=self.config.C, max_iter=self.config.max_iter,  # noqa: E731
+                                          warm_start=True, random_state=self.seed)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            if self._softmax:
+                labels = y.argmax(axis=1)
+                present = np.unique(labels)
+                if len(present) >= 2:
+                    model = make()
+                    if old is not None and len(present) > 2:
+                        model.coef_, model.intercept_ = coef[:, present].T.copy(), intercept[present].clip(min=-10.0)
+                    model.fit(z, labels)
+                    coef[:] = 0.0
+                    intercept[:] = -1e3  # classes never seen in the rows rank last
+                    if len(present) == 2:  # binary: one weight vector for the second class
+                        coef[:, present[1]], intercept[present[1]] = model.coef_[0], model.intercept_[0]
+                        intercept[present[0]] = 0.0
+                    else:
+                        coef[:, present], intercept[present] = model.coef_.T, model.intercept_
+                else:
+                    coef[:] = 0.0
+                    intercept[:] = np.log(np.bincount(labels, minlength=k) + 1e-3) if len(labels) else 0.0
+            else:
+                for j in range(k):
+                    col = (y[:, j] > 0).astype(int)
+                    if col.min(initial=1) == col.max(initial=0):
+                        coef[:, j], intercept[j] = 0.0, float(col.mean()) if len(col) else 0.0
+                        continue
+                    model = make()
+                    model.fit(z, col)
+                    coef[:, j], intercept[j] = model.coef_[0], model.intercept_[0]
+        self._coef, self._intercept = coef, intercept
+
+    def predict(self, xs: Sequence[np.ndarray]) -> np.ndarray:
+        if self._coef is None or len(xs) == 0:
+            return np.zeros((len(xs), self.output_dim), np.float32)
+        z = self._scaler.transform(flatten_tabular(xs, self._n_features)).astype(np.float64)
+        logits = z @ self._coef + self._intercept
+        if self._softmax:
+            logits -= logits.max(axis=1, keepdims=True)
+            p = np.exp(logits)
+            p /= p.sum(axis=1, keepdims=True)
+        else:
+            p = 1.0 / (1.0 + np.exp(-np.clip(logits, -50, 50)))
+        return np.nan_to_num(p, nan=0.0).astype(np.float32)
+
+    def state_dict(self) -> dict[str, Any]:
+        import torch
+
+        if self._coef is None:
+            return {"version": 1, "fitted": False}
+        return {"version": 1, "fitted": True, "coef": torch.from_numpy(self._coef.copy()),
+                "intercept": torch.from_numpy(self._intercept.copy()), "scaler": self._scaler.state(),
+                "softmax": self._softmax, "n_features": self._n_features, "rows": self._rows,
+                "n_total": self._n_total, "sec_per_row": self._sec_per_row, "done": self._done}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        if not state.get("fitted"):
+            return
+        self._coef = as_numpy(state["coef"]).astype(np.float64)
+        self._intercept = as_numpy(state["intercept"]).astype(np.float64)
+        self._scaler = Standardizer(self.config.clip).load(state["scaler"])
+        self._softmax = bool(state["softmax"])
+        self._n_features = None if state["n_features"] is None else int(state["n_features"])
+        self._rows = int(state["rows"])
+        self._n_total = state["n_total"]
+        self._sec_per_row = state["sec_per_row"]
+        self._done = bool(state["done"])

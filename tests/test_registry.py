@@ -1,0 +1,187 @@
+"""The learner registry, configs, portfolios, and the check_learner battery on every learner."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from autodl_solver.anytime.learner import Learner
+from autodl_solver.data.metadata import Metadata
+from autodl_solver.domains import registry
+from autodl_solver.domains.portfolios import GENERIC_PORTFOLIO, SOLVER_PORTFOLIOS, solver_portfolio
+from autodl_solver.domains.registry import (
+    BASELINE_ENGINE,
+    METHODS,
+    build_portfolio,
+    create,
+    get_entry,
+    list_learners,
+    load_config,
+    register,
+)
+from autodl_solver.errors import AutoDLInputError
+from autodl_solver.testing import DOMAINS, check_learner
+
+REPO = Path(__file__).resolve().parents[1]
+
+TABULAR = Metadata(output_dim=3, col_count=10)
+SHAPES = {
+    "tabular": TABULAR,
+    "image": Metadata(output_dim=4, row_count=-1, col_count=-1, raw_num_channels=3),
+    "video": Metadata(output_dim=4, sequence_size=-1, row_count=16, col_count=16, raw_num_channels=1),
+    "text": Metadata(output_dim=2, sequence_size=-1, channel_to_index={"a": 0, "b": 1}),
+    "speech": Metadata(output_dim=2, sequence_size=-1),
+}
+
+
+@dataclass
+class _ScratchConfig:
+    alpha: float = 1.0
+    sizes: tuple[int, int] = (1, 2)
+
+
+class _Scratch(Learner):
+    def fit(self, data, budget_s):
+        pass
+
+    def predict(self, xs):
+        import numpy as np
+
+        return np.zeros((len(xs), self.metadata.output_dim), np.float32)
+
+    def next_cost_s(self):
+        return 0.0
+
+
+@pytest.fixture
+def scratch():
+    """A throw-away learner registered as ``_scratch`` (removed afterwards)."""
+    cls = register("_scratch", domains=("image",), default_config=_ScratchConfig)(
+        type("Scratch", (_Scratch,), {}))
+    yield cls
+    registry._REGISTRY.pop("_scratch", None)
+
+
+# ---------------------------------------------------------------- register
+def test_register_sets_class_attributes(scratch):
+    assert scratch.name == "_scratch" and scratch.domains == ("image",)
+    assert "_scratch" in list_learners("image") and "_scratch" not in list_learners("tabular")
+    assert get_entry("_scratch").config_file == "image.yaml"
+
+
+def test_register_rejects_duplicates_unknown_domains_and_non_dataclass_configs(scratch):
+    with pytest.raises(AutoDLInputError, match="already registered"):
+        register("_scratch")(type("Other", (_Scratch,), {}))
+    with pytest.raises(AutoDLInputError, match="unknown domain"):
+        register("_bad", domains=("audio",))
+    with pytest.raises(AutoDLInputError, match="dataclass"):
+        register("_bad", default_config=dict)
+
+
+def test_list_learners_by_domain():
+    assert {"tabular_gbdt", "tabular_mlp", "tabular_linear", "baseline0", "baseline1", "baseline2"} <= \
+        set(list_learners())
+    assert {"tabular_gbdt", "tabular_mlp", "baseline1"} <= set(list_learners("tabular"))
+    image = list_learners("image")
+    assert {"baseline0", "baseline1", "baseline2"} <= set(image) and "tabular_gbdt" not in image
+    with pytest.raises(AutoDLInputError, match="domain"):
+        list_learners("audio")
+
+
+# ------------------------------------------------------------------ create
+def test_create_with_defaults_overrides_and_errors():
+    learner = create("tabular_gbdt", TABULAR, seed=3)
+    assert learner.seed == 3 and learner.config.first_rounds == 10
+    assert create("tabular_gbdt", TABULAR, {"first_rounds": 3}).config.first_rounds == 3
+    with pytest.raises(AutoDLInputError, match="unknown learner"):
+        create("xgboost", TABULAR)
+    with pytest.raises(AutoDLInputError, match="unknown config fields"):
+        create("tabular_gbdt", TABULAR, {"rounds": 3})
+    with pytest.raises(AutoDLInputError, match="expects a GBDTConfig"):
+        create("tabular_gbdt", TABULAR, load_config("tabular_mlp"))
+
+
+# ----------------------------------------------------------------- configs
+def test_load_config_yaml_then_overrides(tmp_path, scratch):
+    (tmp_path / "image.yaml").write_text("_scratch:\n  alpha: 2.5\n  sizes: [3, 4]\nother: {x: 1}\n")
+    config = load_config("_scratch", config_dir=tmp_path)
+    assert config.alpha == 2.5 and config.sizes == (3, 4)  # YAML lists become the dataclass's tuples
+    assert load_config("_scratch", {"alpha": 7.0}, config_dir=tmp_path).alpha == 7.0
+    assert load_config("_scratch", config_dir=tmp_path / "missing").alpha == 1.0  # no file: defaults
+
+
+@pytest.mark.parametrize("text, match", [
+    ("_scratch:\n  beta: 1\n", "unknown config fields"),
+    ("_scratch: [1, 2]\n", "expected a mapping"),
+    ("- 1\n- 2\n", "expected a mapping"),
+    ("_scratch: {alpha: [\n", "not valid YAML"),
+])
+def test_load_config_bad_yaml_names_the_file(tmp_path, scratch, text, match):
+    (tmp_path / "image.yaml").write_text(text)
+    with pytest.raises(AutoDLInputError, match=match) as info:
+        load_config("_scratch", config_dir=tmp_path)
+    assert "image.yaml" in str(info.value)
+
+
+def test_repository_yaml_files_load_for_every_learner():
+    import yaml
+
+    for name in list_learners():
+        load_config(name)  # raises on an unknown field
+    for path in (REPO / "configs").glob("*.yaml"):
+        data = yaml.safe_load(path.read_text()) or {}
+        if path.name in ("tabular.yaml", "baselines.yaml"):
+            assert set(data) <= set(list_learners()), path
+    assert load_config("baseline1").image_size == (112, 112)
+
+
+# -------------------------------------------------------------- portfolios
+def test_solver_portfolio_per_domain():
+    learners, engine = build_portfolio("solver", TABULAR, seed=5)
+    assert [l.name for l in learners] == list(SOLVER_PORTFOLIOS["tabular"]) == \
+        ["tabular_linear", "tabular_gbdt", "tabular_mlp"]
+    assert engine == {} and all(l.seed == 5 for l in learners)
+    for domain in ("image", "video", "text", "speech"):
+        learners, engine = build_portfolio("solver", SHAPES[domain])
+        assert [l.name for l in learners] == list(GENERIC_PORTFOLIO), domain
+    with pytest.raises(AutoDLInputError, match="domain"):
+        solver_portfolio("audio")
+
+
+def test_baseline_and_mlp_methods():
+    for method in ("baseline0", "baseline1", "baseline2"):
+        learners, engine = build_portfolio(method, SHAPES["image"])
+        assert [l.name for l in learners] == [method]
+        assert engine == BASELINE_ENGINE == {"holdout": False, "gate_on_validation": False, "ensemble": False}
+    learners, engine = build_portfolio("mlp", TABULAR)
+    assert [l.name for l in learners] == ["tabular_mlp"] and engine == {}
+    assert set(METHODS) == {"solver", "baseline0", "baseline1", "baseline2", "mlp"}
+
+
+def test_build_portfolio_errors_and_overrides():
+    with pytest.raises(AutoDLInputError) as info:
+        build_portfolio("automl", TABULAR)
+    assert info.value.where == "method"
+    learners, _ = build_portfolio("solver", TABULAR, config_overrides={"tabular_gbdt": {"first_rounds": 4}})
+    assert {l.name: l for l in learners}["tabular_gbdt"].config.first_rounds == 4
+    with pytest.raises(AutoDLInputError, match="unknown learner"):
+        build_portfolio("solver", TABULAR, config_overrides={"tabular_gbm": {"first_rounds": 4}})
+    with pytest.raises(AutoDLInputError, match="mapping"):
+        build_portfolio("solver", TABULAR, config_overrides={"tabular_gbdt": 4})
+
+
+# -------------------------------------------------------- check_learner
+def _learner_domains():
+    for name in list_learners():
+        if name.startswith("_"):
+            continue
+        entry = get_entry(name)
+        for domain in (DOMAINS if "any" in entry.domains else entry.domains):
+            yield name, domain
+
+
+@pytest.mark.parametrize("name, domain", list(_learner_domains()))
+def test_every_registered_learner_passes_check_learner(name, domain):
+    report = check_learner(get_entry(name).cls, domain=domain, budget_s=1.0, n_train=30, n_test=12)
+    assert report["passed"] and not report["skipped"]  # every learner supports state_dict
