@@ -1,0 +1,284 @@
+"""Our :class:`~autodl_solver.data.dataset.Dataset` over the ``tf.data.Dataset`` ingestion passes.
+
+The official ingestion program hands ``Model.train``/``Model.test`` the same
+``tf.data.Dataset`` object on every call: not shuffled, not batched and **not
+repeated** (``autodl_protocol.md`` §1.1). :class:`TFDatasetAdapter` reads it
+progressively through one persistent iterator, converting examples to
+float32 numpy arrays and caching them, so ``take(0, 500)`` then
+``take(0, 1000)`` decodes 1000 examples once (winners' lesson 3: read data
+progressively, convert the test set once).
+
+Both TensorFlow modes are handled:
+
+* TF2 eager (our ingestion, today's TensorFlow): ``iter(dataset)`` / ``next``;
+* graph mode (the 2019 reference environment, TF 1.13, reproduced with
+  ``tf.compat.v1.disable_v2_behavior()``): a one-shot iterator in the
+  dataset's graph and one ``tf.compat.v1.Session`` created once.
+
+When every dimension of an element is static the dataset is read through
+``dataset.batch(k)``, which is many times faster than one ``sess.run`` or
+``next`` per element; variable-size data is read element by element.
+
+One of our own :class:`Dataset` objects is accepted too and passed through
+untouched, so our ingestion and the library can skip TensorFlow entirely.
+TensorFlow is imported only when a TF dataset is actually read.
+"""
+from __future__ import annotations
+
+import importlib.util
+import logging
+import sys
+from typing import Any, Optional
+
+import numpy as np
+
+from ..data.dataset import Batch, Dataset
+from ..data.metadata import Metadata
+from ..errors import AutoDLInputError
+
+logger = logging.getLogger(__name__)
+
+#: Examples per ``dataset.batch(k)`` read when all dimensions are static.
+DEFAULT_BATCH_SIZE = 128
+
+
+def prepare_torch_beside_tensorflow() -> None:
+    """Keep torch and TensorFlow from crashing each other in one process (idempotent).
+
+    TensorFlow >= 2.20 wheels load their library with ``RTLD_GLOBAL``, so the
+    LLVM copy linked into TensorFlow binds the symbols of any later-loaded
+    ``libtriton``; ``import triton`` after ``import tensorflow`` then dies
+    with SIGSEGV (tensorflow/tensorflow#124205). torch imports triton
+    lazily, from ``torch._dynamo`` (the first optimiser), which is after
+    TensorFlow in the challenge: the ingestion program builds its
+    ``tf.data`` pipelines before ``Model`` exists.
+
+    * TensorFlow not loaded yet: import triton now (when installed), which
+      makes a later TensorFlow import safe.
+    * TensorFlow already loaded, triton not: mark triton unavailable
+      (``sys.modules["triton"] = None``), so ``import triton`` raises
+      ``ImportError`` and torch carries on without it; triton only serves
+      ``torch.compile``, which no learner needs.
+    """
+    if "triton" in sys.modules:
+        return
+    if "tensorflow" in sys.modules:
+        sys.modules["triton"] = None
+        logger.info("TensorFlow is loaded before triton: triton disabled so that torch does not crash")
+        return
+    if importlib.util.find_spec("triton") is not None:
+        try:
+            import triton  # noqa: F401
+        except Exception:  # noqa: BLE001 - a broken triton: torch copes without it
+            sys.modules["triton"] = None
+
+
+def import_tensorflow():
+    """``import tensorflow`` after :func:`prepare_torch_beside_tensorflow`; returns the module."""
+    prepare_torch_beside_tensorflow()
+    import tensorflow as tf
+
+    return tf
+
+
+def hide_gpus_from_tensorflow() -> None:
+    """Keep TensorFlow off the GPU (best effort, idempotent).
+
+    The data pipeline runs on the CPU; a TensorFlow that initialises a GPU
+    grabs nearly all of its memory and starves the torch learners. This only
+    works before TensorFlow has initialised its devices, so failures are
+    ignored.
+    """
+    try:
+        tf = import_tensorflow()
+        tf.config.set_visible_devices([], "GPU")
+    except Exception:  # noqa: BLE001 - devices already initialised, or no TF: nothing to do
+        pass
+
+
+class TFDatasetAdapter(Dataset):
+    """A lazily converted, cached view of an official ``tf.data.Dataset``.
+
+    Parameters
+    ----------
+    dataset : tf.data.Dataset or Dataset
+        Elements ``(example float32 (T, R, C, Ch), labels float32 (output_dim,))``
+        as the official ingestion builds them, eager or graph mode. One of our
+        :class:`Dataset` objects is passed through (all calls delegate to it).
+    metadata : Metadata
+        The subset's metadata.
+    sample_count : int, optional
+        Number of elements, when known (the train metadata's ``sample_count``).
+        ``None`` means unknown (the test set: ``Model`` only receives the
+        train metadata); :meth:`__len__` then reads the dataset to its end.
+    has_labels : bool, optional
+        ``False`` for a test set, whose labels are all zeros. ``None`` decides
+        from the first elements read (all-zero labels mean a test set).
+    batch_size : int
+        Elements per read when every dimension is static.
+
+    Notes
+    -----
+    If the dataset holds fewer elements than ``sample_count`` the length
+    shrinks to what was actually read once the end is reached.
+    """
+
+    def __init__(
+        self,
+        dataset: Any,
+        metadata: Metadata,
+        sample_count: Optional[int] = None,
+        has_labels: Optional[bool] = None,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+    ) -> None:
+        if batch_size < 1:
+            raise AutoDLInputError("batch_size", f"must be >= 1, got {batch_size}")
+        self.metadata = metadata
+        self.source = dataset
+        self._inner: Optional[Dataset] = dataset if isinstance(dataset, Dataset) else None
+        if self._inner is None and dataset is None:
+            raise AutoDLInputError("dataset", "got None, expected a tf.data.Dataset or a Dataset")
+        self._count = None if sample_count is None else int(sample_count)
+        self._has_labels = has_labels
+        self._batch_size = int(batch_size)
+        self._xs: list[np.ndarray] = []
+        self._ys: list[np.ndarray] = []
+        self._exhausted = False
+        self._reader: Optional[_Reader] = None
+
+    # ------------------------------------------------------------ Dataset API
+    def __len__(self) -> int:
+        if self._inner is not None:
+            return len(self._inner)
+        if self._count is None:
+            self._read_until(None)  # unknown length: count by reading to the end
+        if self._exhausted:
+            return len(self._xs) if self._count is None else min(self._count, len(self._xs))
+        return self._count
+
+    @property
+    def has_labels(self) -> bool:
+        if self._inner is not None:
+            return self._inner.has_labels
+        if self._has_labels is None:
+            self._read_until(1)
+            # A test set's labels are all zeros (empty label lists in its records).
+            self._has_labels = bool(self._ys) and any(bool(np.any(y)) for y in self._ys)
+        return self._has_labels
+
+    def take(self, start: int, stop: int) -> Batch:
+        """Examples ``start:stop``; reads the dataset only as far as ``stop``."""
+        if self._inner is not None:
+            return self._inner.take(start, stop)
+        if start < 0 or stop < start:
+            raise AutoDLInputError("take", f"expected 0 <= start <= stop, got start={start}, stop={stop}")
+        if self._count is not None:
+            stop = min(stop, self._count)
+        self._read_until(stop)
+        xs = self._xs[start:stop]
+        if not self.has_labels:
+            return xs, None
+        ys = self._ys[start:stop]
+        labels = np.stack(ys).astype(np.float32, copy=False) if ys else np.zeros(
+            (0, self.metadata.output_dim), np.float32)
+        return xs, labels
+
+    @property
+    def n_read(self) -> int:
+        """Elements converted so far (cached)."""
+        return len(self._inner) if self._inner is not None else len(self._xs)
+
+    def close(self) -> None:
+        """Release the TF iterator and session (the cache stays usable)."""
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
+
+    # --------------------------------------------------------------- reading
+    def _read_until(self, stop: Optional[int]) -> None:
+        """Convert elements until ``stop`` are cached (``None``: to the end)."""
+        while not self._exhausted and (stop is None or len(self._xs) < stop):
+            if self._reader is None:
+                self._reader = _Reader(self.source, self._batch_size)
+            chunk = self._reader.next_chunk()
+            if chunk is None:
+                self._exhausted = True
+                self._reader.close()
+                if self._count is not None and len(self._xs) != self._count:
+                    logger.warning("dataset has %d elements, metadata says %d", len(self._xs), self._count)
+                break
+            xs, ys = chunk
+            self._xs.extend(self._fix_example(x) for x in xs)
+            self._ys.extend(ys)
+
+    def _fix_example(self, x: np.ndarray) -> np.ndarray:
+        """Make one parsed example match the metadata shape where the official parse does not."""
+        meta = self.metadata
+        seq, row, col, channels = meta.tensor_shape
+        # Official SPARSE tabular parse: (1, nnz, 2, 1) rows of (column index, value).
+        if meta.format == "SPARSE" and col > channels and x.ndim == 4 and x.shape[2] == 2 and col > 0:
+            dense = np.zeros((1, max(row, 1), col, 1), np.float32)
+            pairs = x.reshape(-1, 2)
+            cols = pairs[:, 0].astype(np.int64)
+            keep = (cols >= 0) & (cols < col)
+            dense[0, 0, cols[keep], 0] = pairs[keep, 1]
+            return dense
+        return x
+
+
+class _Reader:
+    """One persistent iterator over a ``tf.data.Dataset``, eager or graph mode."""
+
+    def __init__(self, dataset: Any, batch_size: int) -> None:
+        tf = import_tensorflow()
+        self._tf = tf
+        shapes = _element_shapes(tf, dataset)
+        # Batching stacks elements, so it needs every dimension static.
+        self.batched = shapes is not None and all(s.is_fully_defined() for s in shapes)
+        source = dataset.batch(batch_size) if self.batched else dataset
+        self._session = None
+        if tf.executing_eagerly():
+            self._iterator = iter(source)
+            self._next = None
+        else:
+            graph = getattr(dataset, "_graph", None) or tf.compat.v1.get_default_graph()
+            with graph.as_default():
+                self._next = tf.compat.v1.data.make_one_shot_iterator(source).get_next()
+            config = tf.compat.v1.ConfigProto(device_count={"GPU": 0})
+            self._session = tf.compat.v1.Session(graph=graph, config=config)
+
+    def next_chunk(self) -> Optional[tuple[list[np.ndarray], list[np.ndarray]]]:
+        """The next element (or batch) as lists of float32 arrays; ``None`` at the end."""
+        tf = self._tf
+        try:
+            if self._session is not None:
+                example, labels = self._session.run(self._next)
+            else:
+                example, labels = next(self._iterator)
+                example, labels = example.numpy(), labels.numpy()
+        except (StopIteration, tf.errors.OutOfRangeError):
+            return None
+        example = np.asarray(example, dtype=np.float32)
+        labels = np.asarray(labels, dtype=np.float32)
+        if self.batched:
+            return list(example), list(labels)
+        return [example], [labels]
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.close()
+            self._session = None
+        self._iterator = None
+
+
+def _element_shapes(tf: Any, dataset: Any):
+    """Static shapes ``(example, labels)`` of the elements, or ``None`` when unknown."""
+    try:
+        spec = dataset.element_spec
+        shapes = tuple(s.shape for s in spec)
+    except (AttributeError, TypeError):
+        try:
+            shapes = tuple(tf.compat.v1.data.get_output_shapes(dataset))
+        except Exception:  # noqa: BLE001 - an unusual dataset: read it element by element
+            return None
+    return shapes if len(shapes) == 2 else None

@@ -1,0 +1,272 @@
+"""The drop-in challenge Model: the ingestion loop in eager and graph mode, fallbacks, settings."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from autodl_solver.anytime.learner import Learner
+from autodl_solver.challenge import model as model_module
+from autodl_solver.challenge.model import Model, load_settings
+from autodl_solver.challenge.tf_adapter import prepare_torch_beside_tensorflow
+from autodl_solver.challenge.scoring import nauc
+from autodl_solver.data.metadata import Metadata
+from autodl_solver.errors import AutoDLInputError
+
+prepare_torch_beside_tensorflow()  # triton before TensorFlow, or torch._dynamo crashes later in this process
+tf = pytest.importorskip("tensorflow")
+pytestmark = pytest.mark.tensorflow
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def _default_settings(monkeypatch, tmp_path):
+    """Every test runs with the default settings unless it sets its own."""
+    monkeypatch.delenv(model_module.METHOD_ENV, raising=False)
+    monkeypatch.delenv(model_module.SEED_ENV, raising=False)
+    monkeypatch.setattr(model_module, "settings_paths", lambda: [tmp_path / "none.json"])
+
+
+def _tabular(n_train=300, n_test=120, seed=0):
+    """Breast-cancer-like learnable data as AutoDL tensors (1, 1, F, 1), one-hot labels."""
+    from sklearn.datasets import load_breast_cancer
+
+    x, y = load_breast_cancer(return_X_y=True)
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(x))[: n_train + n_test]
+    x = ((x - x.mean(0)) / x.std(0)).astype(np.float32)[order].reshape(-1, 1, 1, 30, 1)
+    y = np.eye(2, dtype=np.float32)[y[order]]
+    meta = Metadata(output_dim=2, sample_count=n_train, col_count=30)
+    return (x[:n_train], y[:n_train]), (x[n_train:], y[n_train:]), meta
+
+
+def _tf_sets(train, test):
+    x_test, y_test = test
+    train_ds = tf.data.Dataset.from_tensor_slices(train)
+    test_ds = tf.data.Dataset.from_tensor_slices((x_test, np.zeros_like(y_test)))  # test labels are all zeros
+    return train_ds, test_ds
+
+
+def run_loop(model, train_ds, test_ds, time_budget):
+    """The official ingestion core loop; returns the predictions made."""
+    start = time.time()
+    predictions = []
+    while not model.done_training:
+        model.train(train_ds, remaining_time_budget=start + time_budget - time.time())
+        prediction = model.test(test_ds, remaining_time_budget=start + time_budget - time.time())
+        predictions.append(prediction)
+        if start + time_budget - time.time() <= 0:
+            break
+    return predictions, time.time() - start
+
+
+class _Raising(Learner):
+    """Fails in fit."""
+
+    name = "raising"
+
+    def fit(self, data, budget_s):
+        raise RuntimeError("boom in fit")
+
+    def predict(self, xs):
+        raise RuntimeError("boom in predict")
+
+    def next_cost_s(self):
+        return 0.01
+
+
+class _BreaksAfterFirstFit(Learner):
+    """Predicts class means once, then its predictions fail."""
+
+    name = "fragile"
+
+    def __init__(self, metadata, config=None, seed=0):
+        super().__init__(metadata, config, seed)
+        self.calls = 0
+
+    def fit(self, data, budget_s):
+        self.calls += 1
+        xs, y = data.get(100)
+        self.w = np.stack([np.mean([x.ravel() for x, r in zip(xs, y) if r[k] > 0], axis=0) for k in range(2)])
+
+    def predict(self, xs):
+        if self.calls > 1:
+            raise RuntimeError("broken after the first round")
+        flat = np.stack([x.ravel() for x in xs])
+        return (-((flat[:, None, :] - self.w[None]) ** 2).sum(-1)).astype(np.float32)
+
+    def next_cost_s(self):
+        return 0.01
+
+
+@pytest.mark.slow
+def test_eager_loop_gives_right_shaped_improving_predictions():
+    train, test, meta = _tabular()
+    model = Model(meta)
+    predictions, spent = run_loop(model, *_tf_sets(train, test), time_budget=6.0)
+    assert predictions and spent < 6.0 + 3.0
+    for p in predictions:
+        assert p.shape == (120, 2) and p.dtype == np.float32 and np.all(np.isfinite(p))
+    assert nauc(test[1], predictions[-1]) > 0.8  # it really learned
+    assert model.engine.learning_curve  # at least one validated model
+    assert model.n_train_calls == len(predictions)
+
+
+def test_test_before_training_returns_neutral_prediction():
+    train, test, meta = _tabular(n_train=40, n_test=17)
+    model = Model(meta)
+    _, test_ds = _tf_sets(train, test)
+    prediction = model.test(test_ds, remaining_time_budget=10)
+    np.testing.assert_array_equal(prediction, np.zeros((17, 2), np.float32))
+
+
+def test_zero_budget_returns_quickly_with_right_shape():
+    train, test, meta = _tabular(n_train=40, n_test=13)
+    model = Model(meta)
+    train_ds, test_ds = _tf_sets(train, test)
+    began = time.time()
+    model.train(train_ds, remaining_time_budget=0.0)
+    assert model.done_training and time.time() - began < 1.0
+    prediction = model.test(test_ds, remaining_time_budget=-1.0)
+    assert prediction.shape == (13, 2) and np.all(np.isfinite(prediction))
+
+
+def test_raising_learner_does_not_crash_the_loop():
+    from autodl_solver.anytime.engine import Engine
+
+    train, test, meta = _tabular(n_train=60, n_test=11)
+    model = Model(meta)
+    model.engine = Engine(meta, learners=[_Raising(meta)])
+    predictions, _ = run_loop(model, *_tf_sets(train, test), time_budget=3.0)
+    assert model.done_training
+    assert all(p.shape == (11, 2) and not np.any(p) for p in predictions)
+
+
+def test_last_good_prediction_survives_a_failing_engine():
+    from autodl_solver.anytime.engine import Engine
+
+    train, test, meta = _tabular(n_train=60, n_test=11)
+    model = Model(meta)
+    model.engine = Engine(meta, learners=[_BreaksAfterFirstFit(meta)])
+    train_ds, test_ds = _tf_sets(train, test)
+    model.train(train_ds, remaining_time_budget=20)
+    first = model.test(test_ds, remaining_time_budget=19)
+    assert first.shape == (11, 2) and np.any(first)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("engine exploded")
+
+    model.engine.predict_test = broken
+    model.engine.train = broken
+    for _ in range(3):
+        model.train(train_ds, remaining_time_budget=18)
+        again = model.test(test_ds, remaining_time_budget=17)
+        np.testing.assert_array_equal(again, first)
+    assert model.done_training  # the engine cannot continue: training stops
+
+
+def test_settings_from_file_and_environment(monkeypatch, tmp_path):
+    path = tmp_path / model_module.SETTINGS_FILE
+    path.write_text(json.dumps({"method": "baseline0", "seed": 5, "config": {"holdout_max": 50}}))
+    monkeypatch.setattr(model_module, "settings_paths", lambda: [path])
+    settings = load_settings()
+    assert (settings["method"], settings["seed"], settings["config"]) == ("baseline0", 5, {"holdout_max": 50})
+    monkeypatch.setenv(model_module.METHOD_ENV, "mlp")
+    monkeypatch.setenv(model_module.SEED_ENV, "9")
+    settings = load_settings()
+    assert (settings["method"], settings["seed"]) == ("mlp", 9)
+    meta = _tabular(n_train=40, n_test=5)[2]
+    monkeypatch.delenv(model_module.METHOD_ENV)
+    monkeypatch.delenv(model_module.SEED_ENV)
+    model = Model(meta)
+    assert model.engine.method == "baseline0" and model.engine.seed == 5
+    assert model.engine.config.holdout_max == 50  # the file's engine override reached the engine
+
+
+def test_bad_settings_are_one_line_errors(monkeypatch, tmp_path):
+    path = tmp_path / model_module.SETTINGS_FILE
+    monkeypatch.setattr(model_module, "settings_paths", lambda: [path])
+    path.write_text("{not json")
+    with pytest.raises(AutoDLInputError, match="autodl_solver_config.json"):
+        load_settings()
+    path.write_text(json.dumps({"methd": "solver"}))
+    with pytest.raises(AutoDLInputError, match="only the keys"):
+        load_settings()
+    path.write_text(json.dumps({"seed": "x"}))
+    with pytest.raises(AutoDLInputError, match="seed"):
+        load_settings()
+    path.write_text(json.dumps({"method": "nonsense"}))
+    with pytest.raises(AutoDLInputError, match="method"):
+        Model(_tabular(n_train=40, n_test=5)[2])
+
+
+def test_importable_as_top_level_model_module():
+    code = "import sys; sys.path.insert(0, sys.argv[1]); from model import Model; print(Model.__module__)"
+    proc = subprocess.run([sys.executable, "-c", code, str(REPO / "autodl_solver" / "challenge")],
+                          capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip() == "model"
+
+
+GRAPH_SCRIPT = textwrap.dedent("""
+    import json, sys, time
+    import numpy as np
+    import tensorflow as tf
+    tf.compat.v1.disable_v2_behavior()
+    from autodl_solver.challenge.model import Model
+    from autodl_solver.data.metadata import Metadata
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 3, 200)
+    x = (rng.normal(size=(200, 1, 1, 8, 1)) + y[:, None, None, None, None]).astype(np.float32)
+    onehot = np.eye(3, dtype=np.float32)[y]
+    meta = Metadata(output_dim=3, sample_count=150, col_count=8)
+    data = tf.compat.v1.data.Dataset
+    train = data.from_tensor_slices((x[:150], onehot[:150]))
+    test = data.from_tensor_slices((x[150:], np.zeros_like(onehot[150:])))
+    model = Model(meta)
+    start, budget, shapes = time.time(), float(sys.argv[1]), []
+    while not model.done_training:
+        model.train(train, remaining_time_budget=start + budget - time.time())
+        p = model.test(test, remaining_time_budget=start + budget - time.time())
+        shapes.append(list(p.shape) + [bool(np.all(np.isfinite(p))), bool(np.any(p))])
+        if start + budget - time.time() <= 0:
+            break
+    print("RESULT " + json.dumps({"eager": tf.executing_eagerly(), "shapes": shapes}))
+""")
+
+
+@pytest.mark.slow
+def test_graph_mode_loop_in_subprocess():
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    env.pop(model_module.METHOD_ENV, None)
+    proc = subprocess.run([sys.executable, "-c", GRAPH_SCRIPT, "4"], capture_output=True, text=True,
+                          timeout=240, cwd=REPO, env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    line = next(ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT "))
+    out = json.loads(line[len("RESULT "):])
+    assert out["eager"] is False and out["shapes"]
+    assert all(s[:3] == [50, 3, True] for s in out["shapes"])
+    assert out["shapes"][-1][3]  # a real (non-neutral) prediction was made in graph mode
+
+
+@pytest.mark.slow
+def test_official_pipeline_on_mini1(sample_dataset):
+    from autodl_solver.challenge.tf_dataset import build_official_dataset
+    from autodl_solver.data.textproto import read_metadata
+
+    root = sample_dataset("mini1") / "mini1.data"
+    train_meta, test_meta = read_metadata(root / "train"), read_metadata(root / "test")
+    model = Model(train_meta)
+    train_ds = build_official_dataset(root / "train", train_meta)
+    test_ds = build_official_dataset(root / "test", test_meta)
+    predictions, _ = run_loop(model, train_ds, test_ds, time_budget=5.0)
+    assert predictions
+    assert all(p.shape == (10, 10) and np.all(np.isfinite(p)) for p in predictions)
