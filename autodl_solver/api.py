@@ -161,7 +161,6 @@ class AutoDLClassifier:
         from .domains.inference import infer_domain
 
         budget = check_budget(self.time_budget, where="time_budget")
-        _prepare_imports()
         config = _engine_config(self.config)
         train, test, y_test, classes, task = _training_data(X, y)
         if X_test is not None:
@@ -268,7 +267,6 @@ class AutoDLClassifier:
         from .domains.inference import infer_domain
 
         path = Path(path)
-        _prepare_imports()
         if not _is_saved_model(path):
             raise AutoDLInputError(path, "not a saved AutoDLClassifier (expected config.json and weights.pt)")
         document = json.loads((path / "config.json").read_text(encoding="utf-8"))
@@ -298,13 +296,6 @@ class AutoDLClassifier:
 
 
 # ====================================================================== inputs
-def _prepare_imports() -> None:
-    """torch learners must not import triton after a user's TensorFlow (see ``tf_adapter``)."""
-    from .challenge.tf_adapter import prepare_torch_beside_tensorflow
-
-    prepare_torch_beside_tensorflow()
-
-
 def _engine_config(config: Any):
     """``config`` (None, dict, EngineConfig or a YAML path) as an :class:`EngineConfig`."""
     from .anytime.config import EngineConfig

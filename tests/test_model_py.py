@@ -15,12 +15,10 @@ import pytest
 from autodl_solver.anytime.learner import Learner
 from autodl_solver.challenge import model as model_module
 from autodl_solver.challenge.model import Model, load_settings
-from autodl_solver.challenge.tf_adapter import prepare_torch_beside_tensorflow
 from autodl_solver.challenge.scoring import nauc
 from autodl_solver.data.metadata import Metadata
 from autodl_solver.errors import AutoDLInputError
 
-prepare_torch_beside_tensorflow()  # triton before TensorFlow, or torch._dynamo crashes later in this process
 tf = pytest.importorskip("tensorflow")
 pytestmark = pytest.mark.tensorflow
 

@@ -434,7 +434,7 @@ class Engine:
             error = exc
         fit_s = time.perf_counter() - tic
         slot.rounds += 1
-        slot.rows = pool.requested
+        slot.rows = max(slot.rows, pool.requested)  # a learner reusing rows it holds asks for none
         if fit_s > budget_s:
             logger.warning("learner %s used %.2f s of a %.2f s budget", slot.name, fit_s, budget_s)
         if slot.rounds > 1 and cost_s > 0:  # the first estimate is a guess; later ones are measured

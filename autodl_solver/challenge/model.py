@@ -189,10 +189,6 @@ class Model:
     """
 
     def __init__(self, metadata: Any) -> None:
-        from autodl_solver.challenge.tf_adapter import prepare_torch_beside_tensorflow
-
-        # Before any learner imports torch._dynamo: ingestion has imported TensorFlow already.
-        prepare_torch_beside_tensorflow()
         setup_logging()
         self.done_training = False
         self.metadata = Metadata.from_official(metadata)

@@ -25,9 +25,7 @@ TensorFlow is imported only when a TF dataset is actually read.
 """
 from __future__ import annotations
 
-import importlib.util
 import logging
-import sys
 from typing import Any, Optional
 
 import numpy as np
@@ -42,40 +40,8 @@ logger = logging.getLogger(__name__)
 DEFAULT_BATCH_SIZE = 128
 
 
-def prepare_torch_beside_tensorflow() -> None:
-    """Keep torch and TensorFlow from crashing each other in one process (idempotent).
-
-    TensorFlow >= 2.20 wheels load their library with ``RTLD_GLOBAL``, so the
-    LLVM copy linked into TensorFlow binds the symbols of any later-loaded
-    ``libtriton``; ``import triton`` after ``import tensorflow`` then dies
-    with SIGSEGV (tensorflow/tensorflow#124205). torch imports triton
-    lazily, from ``torch._dynamo`` (the first optimiser), which is after
-    TensorFlow in the challenge: the ingestion program builds its
-    ``tf.data`` pipelines before ``Model`` exists.
-
-    * TensorFlow not loaded yet: import triton now (when installed), which
-      makes a later TensorFlow import safe.
-    * TensorFlow already loaded, triton not: mark triton unavailable
-      (``sys.modules["triton"] = None``), so ``import triton`` raises
-      ``ImportError`` and torch carries on without it; triton only serves
-      ``torch.compile``, which no learner needs.
-    """
-    if "triton" in sys.modules:
-        return
-    if "tensorflow" in sys.modules:
-        sys.modules["triton"] = None
-        logger.info("TensorFlow is loaded before triton: triton disabled so that torch does not crash")
-        return
-    if importlib.util.find_spec("triton") is not None:
-        try:
-            import triton  # noqa: F401
-        except Exception:  # noqa: BLE001 - a broken triton: torch copes without it
-            sys.modules["triton"] = None
-
-
 def import_tensorflow():
-    """``import tensorflow`` after :func:`prepare_torch_beside_tensorflow`; returns the module."""
-    prepare_torch_beside_tensorflow()
+    """``import tensorflow`` and return it (``autodl_solver._environment`` has kept triton out already)."""
     import tensorflow as tf
 
     return tf
