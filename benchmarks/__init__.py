@@ -1,0 +1,1 @@
+"""Benchmarks: offline dataset builders, a runner that goes through ingestion + scoring, reports."""

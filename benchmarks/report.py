@@ -1,0 +1,77 @@
+"""Turn finished runs (scores.txt) into benchmark rows, markdown tables and curve plots."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+
+def summarise_run(dataset: str, method: str, score_dir: Path) -> dict:
+    """Read ``scores.txt`` of one run: ALC, final NAUC, first-prediction time, the curve."""
+    scores = yaml.safe_load((Path(score_dir) / "scores.txt").read_text())
+    timestamps = [float(t) for t in (scores.get("timestamps") or [])]
+    naucs = [float(s) for s in (scores.get("nauc_scores") or [])]
+    return {
+        "dataset": dataset,
+        "method": method,
+        "alc": float(scores["score"]),
+        "final_nauc": naucs[-1] if naucs else 0.0,
+        "first_prediction_s": timestamps[0] if timestamps else float("nan"),
+        "n_predictions": len(naucs),
+        "timestamps": timestamps,
+        "nauc_scores": naucs,
+    }
+
+
+def markdown_table(record: dict) -> str:
+    """A markdown report: per-dataset rows, per-method means and average rank by ALC."""
+    rows = record["results"]
+    methods = list(dict.fromkeys(r["method"] for r in rows))
+    datasets = list(dict.fromkeys(r["dataset"] for r in rows))
+    by = {(r["dataset"], r["method"]): r for r in rows}
+    m = record["machine"]
+    lines = [
+        f"# {record['benchmark']}",
+        "",
+        f"Command: `{record['command']}`  ",
+        f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, GPU: {m['gpu'] or 'none'}; "
+        f"Python {m['python']}; {', '.join(f'{k} {v}' for k, v in m['versions'].items())}; "
+        f"commit {m['git_commit']}; {m['date']}  ",
+        f"Time budget T = {record['time_budget']:g} s per run, through ingestion + scoring (t0 = 60 s).",
+        "",
+        "| dataset | method | ALC | final NAUC | first prediction (s) | predictions | ALC / final NAUC |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for d in datasets:
+        for meth in methods:
+            r = by.get((d, meth))
+            if r is None:
+                continue
+            ratio = r["alc"] / r["final_nauc"] if r["final_nauc"] > 0 else float("nan")
+            lines.append(f"| {d} | {meth} | {r['alc']:.4f} | {r['final_nauc']:.4f} | "
+                         f"{r['first_prediction_s']:.2f} | {r['n_predictions']} | {ratio:.3f} |")
+    ranks = {meth: [] for meth in methods}
+    for d in datasets:
+        present = [meth for meth in methods if (d, meth) in by]
+        order = sorted(present, key=lambda meth: -by[(d, meth)]["alc"])
+        for i, meth in enumerate(order):
+            ranks[meth].append(i + 1)
+    lines += ["", "| method | mean ALC | mean final NAUC | mean first prediction (s) | average rank |",
+              "|---|---|---|---|---|"]
+    for meth in methods:
+        rs = [by[(d, meth)] for d in datasets if (d, meth) in by]
+        lines.append(f"| {meth} | {np.mean([r['alc'] for r in rs]):.4f} | "
+                     f"{np.mean([r['final_nauc'] for r in rs]):.4f} | "
+                     f"{np.mean([r['first_prediction_s'] for r in rs]):.2f} | {np.mean(ranks[meth]):.2f} |")
+    return "\n".join(lines) + "\n"
+
+
+def plot_dataset_curves(dataset: str, rows: dict, time_budget: float, path: Path) -> None:
+    """All methods' learning curves of one dataset on one figure."""
+    from autodl_solver.challenge.learning_curve import LearningCurve
+    from autodl_solver.challenge.plots import plot_learning_curves
+
+    curves = {meth: LearningCurve(timestamps=r["timestamps"], scores=r["nauc_scores"], time_budget=time_budget)
+              for meth, r in rows.items()}
+    plot_learning_curves(curves, path, title=dataset)
