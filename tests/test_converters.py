@@ -457,3 +457,11 @@ def test_csv_with_missing_values_and_string_column(tmp_path):
 def test_convert_dispatch_rejects_unknown_kind(tmp_path):
     with pytest.raises(AutoDLInputError, match="kind"):
         convert("pictures", tmp_path, tmp_path / "out")
+
+
+def test_split_shuffles_a_source_sorted_by_class():
+    # statsmodels' fair data lists every positive first; the written order must not.
+    strata = np.repeat([1, 0], [300, 700])
+    train, test = split_indices(1000, 0.3, 42, strata=strata)
+    assert 0 < strata[train[:100]].mean() < 1
+    assert not np.array_equal(train, np.sort(train))

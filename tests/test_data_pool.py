@@ -148,3 +148,18 @@ def test_bad_training_sets_are_rejected():
     pool = DataPool(ArrayDataset(np.zeros((4, 1, 1, 3, 1)), y, meta))
     with pytest.raises(AutoDLInputError, match="NaN"):
         pool.get(4)
+
+
+def test_first_read_goes_past_a_chunk_of_one_class():
+    # A dataset stored sorted by class: the first 800 rows are all class 1.
+    train, _, _ = make_dataset("tabular", n_train=3000, n_test=1, output_dim=2, seed=0)
+    xs, y = train.take(0, 3000)
+    order = np.argsort(-y[:, 1], kind="stable")
+    y_sorted = y[order]
+    assert y_sorted[:800, 1].all() and not y_sorted[-1, 1]
+    ds = CountingDataset([xs[i] for i in order], y_sorted, train.metadata)
+    pool = DataPool(ds, EngineConfig(first_rows=300), seed=0)
+    pool.read_first()
+    _, y_val = pool.validation()
+    assert (y_val.sum(axis=0) > 0).all()  # both classes in the hold-out: NAUC can be measured
+    assert ds.calls[0] == (0, 600) and ds.rows_taken < 3000

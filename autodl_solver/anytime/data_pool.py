@@ -239,6 +239,13 @@ class DataPool(TrainData):
             return
         first = min(self._n, self.config.first_rows + self._planned_holdout)
         xs, ys = self._read(0, first)
+        # A dataset stored sorted by class gives a first chunk of one class: no learner can
+        # learn from it and the hold-out cannot score (NAUC needs positives and negatives).
+        # Keep doubling the read until two classes are present or the set is exhausted.
+        while first < self._n and int(((ys > 0).sum(axis=0) > 0).sum()) < min(2, self.output_dim):
+            more_x, more_y = self._read(first, min(self._n, 2 * first))
+            xs, ys = xs + more_x, np.concatenate([ys, more_y])
+            first = len(xs)
         val_idx = carve_holdout(ys, self._planned_holdout, np.random.default_rng(self.seed))
         is_val = np.zeros(len(xs), bool)
         is_val[val_idx] = True

@@ -38,7 +38,12 @@ def first_labels(y: np.ndarray) -> np.ndarray:
 
 def split_indices(n: int, test_size: float = DEFAULT_TEST_SIZE, seed: int = DEFAULT_SEED,
                   strata: Optional[Sequence] = None) -> tuple[np.ndarray, np.ndarray]:
-    """Split ``range(n)`` into sorted train and test index arrays.
+    """Split ``range(n)`` into train and test index arrays, each in a seeded shuffled order.
+
+    The order is shuffled like the official toolkit's (it shuffles before
+    writing): a source sorted by class (statsmodels' ``fair`` lists every
+    positive first) would otherwise give learners that read progressively a
+    first chunk of a single class.
 
     Parameters
     ----------
@@ -58,7 +63,7 @@ def split_indices(n: int, test_size: float = DEFAULT_TEST_SIZE, seed: int = DEFA
     Returns
     -------
     train, test : ndarray of int64
-        Disjoint, sorted, together ``range(n)``.
+        Disjoint, together ``range(n)``, each shuffled with the seed.
     """
     n = int(n)
     if n < 2:
@@ -77,7 +82,9 @@ def split_indices(n: int, test_size: float = DEFAULT_TEST_SIZE, seed: int = DEFA
         test = rng.permutation(n)[:n_test]
     mask = np.zeros(n, bool)
     mask[test] = True
-    return np.flatnonzero(~mask).astype(np.int64), np.flatnonzero(mask).astype(np.int64)
+    train_idx = rng.permutation(np.flatnonzero(~mask)).astype(np.int64)
+    test_idx = rng.permutation(np.flatnonzero(mask)).astype(np.int64)
+    return train_idx, test_idx
 
 
 def _stratified(strata: np.ndarray, n_test: int, rng: np.random.Generator) -> Optional[np.ndarray]:
