@@ -233,3 +233,14 @@ def test_baselines_survive_bad_labels_and_features(name):
         learner.fit(_pool(data), 2.0)
         pred = learner.predict(test.take(0, len(test))[0])
         assert pred.shape == (6, 3) and np.all(np.isfinite(pred)), label
+
+
+def test_next_row_count_schedule():
+    from autodl_solver.domains.shapes import next_row_count
+
+    assert next_row_count(0, 10_000, 500, 2.0) == 500
+    assert next_row_count(500, 10_000, 500, 2.0) == 1000
+    assert next_row_count(8000, 10_000, 500, 2.0) == 10_000   # capped at the set
+    assert next_row_count(10_000, 10_000, 500, 2.0) == 10_000  # stays once everything is used
+    assert next_row_count(0, 3, 500, 2.0) == 3
+    assert next_row_count(100, 10_000, 500, 1.0) == 100        # never shrinks

@@ -47,6 +47,17 @@ def available_rows(data: Any) -> int:
     return int(getattr(data, "n_available", data.n_total))
 
 
+def next_row_count(rows: int, n_total: int, first_rows: int, growth: float) -> int:
+    """Rows of a learner's next increment: ``first_rows``, then ``growth`` times more, capped at ``n_total``.
+
+    The geometric row schedule every progressive learner shares (the seed's
+    doubling increments); it never shrinks below the rows already used.
+    """
+    if rows <= 0:
+        return min(n_total, max(1, int(first_rows)))
+    return min(n_total, max(rows, int(math.ceil(rows * growth))))
+
+
 def flatten_tabular(xs: Sequence[np.ndarray], n_features: Optional[int] = None) -> np.ndarray:
     """Tabular examples as a float32 ``(n, F)`` matrix; ``±inf`` become NaN.
 

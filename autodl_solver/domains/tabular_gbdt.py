@@ -49,7 +49,7 @@ import numpy as np
 from ..anytime.learner import Learner, TrainData
 from ..data.metadata import Metadata
 from .registry import register
-from .shapes import available_rows, flatten_tabular
+from .shapes import available_rows, flatten_tabular, next_row_count
 
 
 @dataclass
@@ -188,11 +188,7 @@ class GBDTLearner(Learner):
         return self._done
 
     def _next_rows(self, n_total: int) -> int:
-        if self._rows == 0:
-            return min(n_total, max(1, int(self.config.first_rows)))
-        if self._rows >= n_total:
-            return self._rows
-        return min(n_total, int(math.ceil(self._rows * self.config.rows_growth)))
+        return next_row_count(self._rows, n_total, self.config.first_rows, self.config.rows_growth)
 
     def next_cost_s(self) -> float:
         if self._sec_per_round_row is None or self._n_total is None:

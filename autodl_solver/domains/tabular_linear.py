@@ -15,7 +15,6 @@ It opens the solver's tabular portfolio: see
 """
 from __future__ import annotations
 
-import math
 import time
 import warnings
 from dataclasses import dataclass
@@ -26,7 +25,7 @@ import numpy as np
 from ..anytime.learner import Learner, TrainData
 from ..data.metadata import Metadata
 from .registry import register
-from .shapes import available_rows, flatten_tabular
+from .shapes import available_rows, flatten_tabular, next_row_count
 from .tabular_mlp import Standardizer
 from .torch_utils import as_numpy
 
@@ -82,9 +81,7 @@ class LinearLearner(Learner):
         return self._done
 
     def _next_rows(self, n_total: int) -> int:
-        if self._rows == 0:
-            return min(n_total, max(1, int(self.config.first_rows)))
-        return min(n_total, int(math.ceil(self._rows * self.config.rows_growth)))
+        return next_row_count(self._rows, n_total, self.config.first_rows, self.config.rows_growth)
 
     def next_cost_s(self) -> float:
         if self._sec_per_row is None or self._n_total is None:

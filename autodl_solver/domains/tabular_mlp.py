@@ -41,7 +41,7 @@ from ..anytime.validation import validation_nauc
 from ..data.metadata import Metadata
 from .inference import infer_domain
 from .registry import register
-from .shapes import FixedShaper, ShapePlan, available_rows, flatten_tabular, plan_shape
+from .shapes import FixedShaper, ShapePlan, available_rows, flatten_tabular, next_row_count, plan_shape
 from .torch_utils import as_numpy, cpu_state, device, import_torch, seeded, to_tensor
 
 
@@ -223,9 +223,7 @@ class MLPLearner(Learner):
         return self._done
 
     def _next_rows(self, n_total: int) -> int:
-        if self._rows == 0:
-            return min(n_total, max(1, int(self.config.first_rows)))
-        return min(n_total, max(self._rows, int(math.ceil(self._rows * self.config.rows_growth))))
+        return next_row_count(self._rows, n_total, self.config.first_rows, self.config.rows_growth)
 
     def next_cost_s(self) -> float:
         if self._sec_per_row_epoch is None or self._n_total is None:
