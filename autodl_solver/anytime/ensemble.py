@@ -28,6 +28,8 @@ forest). Mean test NAUC of the selected model: ``rank`` 0.9182, ``mean``
 0.9173, best single learner 0.9159; ``rank`` was better in 13 cases, equal in
 12 and worse in 5. The gain is small but consistent, and the rank blend is
 the safer one when members' scales differ, so it is the default.
+Reproduce with ``python -m benchmarks.ensemble_blend`` (output in
+``benchmarks/results/ensemble_blend.txt``).
 """
 from __future__ import annotations
 
