@@ -255,8 +255,11 @@ class Model:
             improved = self.engine.train(self._deadline_wall - reserve)
             self._train_failures = 0
             if not improved:
-                # Nothing fits before the (fixed) deadline: later calls could not do better.
-                logger.info("Model.train: no new model can be admitted before the deadline; done")
+                # Every learner is done or retired, or nothing fits before the (fixed) deadline:
+                # later calls could not do better.
+                reason = "every learner is done or retired, or time is up" if self.engine.done else \
+                    "no learner's next round fits before the deadline"
+                logger.info("Model.train: no better model to come (%s); done", reason)
                 self.done_training = True
             elif self.engine.done:
                 logger.info("Model.train: every learner is done")
