@@ -136,7 +136,9 @@ class AutoDLClassifier:
             ``(T, R, C, Ch)`` arrays (shapes may differ: those dimensions are
             variable, ``-1`` in the metadata); one of our :class:`Dataset`
             objects (labels from it); or the path of an AutoDL dataset (its
-            test set, and ``X.solution`` when present, give the learning curve).
+            test set, and ``X.solution`` when present, give the learning curve;
+            undecodable images are read as zeros with a warning, and such test
+            rows get a neutral class-prior prediction).
         y : array-like, optional
             Class labels ``(n,)`` (any hashable values) or a multi-hot
             ``(n, k)`` matrix. Required with arrays; ignored otherwise.
@@ -416,7 +418,10 @@ def _training_data(X: Any, y: Any):
     if isinstance(X, (str, os.PathLike)):
         from .data.reader import load_dataset
 
-        data = load_dataset(X)
+        # A few undecodable images should not sink a whole run: both subsets put zero images and
+        # warn (naming the record). Test rows so marked get the engine's neutral prediction; a
+        # training row keeps its label and just trains as noise (rare, and its label still counts).
+        data = load_dataset(X, on_corrupt="skip")
         if len(data.train) == 0:
             raise AutoDLInputError(data.train.subset_dir, "the training set has no examples")
         test = data.test if len(data.test) else None

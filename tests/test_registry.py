@@ -142,7 +142,11 @@ def test_solver_portfolio_per_domain():
     assert [l.name for l in learners] == list(SOLVER_PORTFOLIOS["tabular"]) == \
         ["tabular_linear", "tabular_gbdt", "tabular_mlp"]
     assert engine == {} and all(l.seed == 5 for l in learners)
-    for domain in ("image", "video", "text", "speech"):
+    learners, _ = build_portfolio("solver", SHAPES["image"])
+    assert [l.name for l in learners] == ["vision_linear", "image_embed_linear", "image_cnn"]
+    learners, _ = build_portfolio("solver", SHAPES["video"])
+    assert [l.name for l in learners] == ["vision_linear", "video_frames", "video_3d"]
+    for domain in ("text", "speech"):  # no learners of their own yet: the generic portfolio
         learners, engine = build_portfolio("solver", SHAPES[domain])
         assert [l.name for l in learners] == list(GENERIC_PORTFOLIO), domain
     with pytest.raises(AutoDLInputError, match="domain"):

@@ -43,6 +43,19 @@ the prediction of each best-model version.
 Learners cannot be rolled back: a learner that gets worse after being part of
 the best model keeps its new state (learners keep their own best checkpoint),
 but the cached test prediction of the emitted version is not recomputed.
+
+Corrupt test rows
+-----------------
+A test set read with placeholders for undecodable input (``AutoDLSubset``
+with ``on_corrupt="skip"`` puts zero images) lists those rows in
+``Dataset.corrupt_rows``. :meth:`Engine.prepare_test` notes them (one
+``logging`` warning with their count) and :meth:`Engine.predict_test` gives
+them a **neutral prediction** instead of the model's score of a blank image:
+the class prior, i.e. the mean of the training labels the pool has read so far
+(without the hold-out), or, before any was read, 0.5 per class for
+multi-label data and ``1/output_dim`` otherwise. A constant row sits in the
+middle of each class's ranking, which is what NAUC sees. :meth:`Engine.predict`
+on raw arrays is unchanged.
 """
 from __future__ import annotations
 
@@ -156,6 +169,7 @@ class Engine:
         self._test_ref: Optional[Dataset] = None
         self._test_xs: Optional[list[np.ndarray]] = None
         self._test_size = 0
+        self._test_corrupt = np.zeros(0, np.int64)  # test rows that get the neutral prediction
         self._pred_cache: Optional[tuple[int, np.ndarray]] = None
         self._predict_cost_s = 0.0
 
@@ -195,6 +209,12 @@ class Engine:
             xs, _ = test.take(0, len(test))
             self._test_xs = [np.asarray(x, dtype=np.float32) for x in xs]
             self._test_ref, self._test_size, self._pred_cache = test, len(self._test_xs), None
+            # read after take(): a lazy reader knows its corrupt rows only once they were decoded
+            rows = sorted({int(i) for i in getattr(test, "corrupt_rows", ()) if 0 <= int(i) < self._test_size})
+            self._test_corrupt = np.asarray(rows, np.int64)
+            if rows:
+                logger.warning("%d test row(s) had corrupt input (first: %s); they get the neutral "
+                               "class-prior prediction", len(rows), rows[:5])
         return self._test_xs
 
     # ------------------------------------------------------------- training
@@ -293,9 +313,27 @@ class Engine:
                 raise
             return self._pred_cache[1].copy()  # every model failed: keep the last good prediction
         self._predict_cost_s = time.perf_counter() - tic
+        if len(self._test_corrupt):
+            prediction = np.array(prediction)  # a copy: never write into an array a learner may hold
+            prediction[self._test_corrupt] = self._neutral_prediction()
         self._last_emit = time.time()  # the gap to the next prediction counts from the end of this one
         self._pred_cache = (self._version, prediction)
         return prediction.copy()
+
+    def _neutral_prediction(self) -> np.ndarray:
+        """The class prior ``(output_dim,)`` given to corrupt test rows (see the module docstring)."""
+        k = int(self.metadata.output_dim)
+        pool = self.pool
+        if pool is not None and pool.train_rows_read > 0:  # never trigger a read just for this
+            # cached rows only (at most the current window); get() also bumps pool.requested, which
+            # the engine resets with set_window() before each round, so round accounting is unaffected
+            _, y = pool.get(pool.train_rows_read)
+            if len(y):
+                return y.mean(axis=0).astype(np.float32)
+        multilabel = self.metadata.multilabel
+        if multilabel is None and pool is not None and pool.rows_read > 0:
+            multilabel = pool.multilabel
+        return np.full(k, 0.5 if multilabel or k == 1 else 1.0 / k, np.float32)
 
     # ---------------------------------------------------------- persistence
     def state_dict(self) -> dict[str, Any]:

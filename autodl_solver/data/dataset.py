@@ -48,6 +48,18 @@ class Dataset(abc.ABC):
         """Whether :meth:`take` returns labels."""
         return True
 
+    @property
+    def corrupt_rows(self) -> list[int]:
+        """Sorted indices of the examples read so far whose input was corrupt and replaced.
+
+        A reader that substitutes a placeholder for undecodable input (such
+        as ``AutoDLSubset(on_corrupt="skip")``, which puts zero images) lists
+        those rows here, so that a consumer (the engine's test prediction)
+        can treat them apart. Empty by default: in-memory data is never
+        corrupt.
+        """
+        return []
+
     def chunks(self, n: int, start: int = 0) -> Iterator[Batch]:
         """Yield consecutive slices of at most ``n`` examples from ``start``."""
         if n < 1:

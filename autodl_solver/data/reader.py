@@ -73,7 +73,16 @@ class AutoDLSubset(Dataset):
         What to do with image bytes that cannot be decoded: raise an
         :class:`AutoDLInputError`, or replace the frame by zeros (the
         metadata frame size, else the size of the example's other frames,
-        else 1x1) and ``warnings.warn`` naming the record.
+        else 1x1) and ``warnings.warn`` naming the record; the example's
+        index is then listed in :attr:`corrupt_rows`.
+
+    Attributes
+    ----------
+    corrupt_rows : list of int
+        Sorted indices of the examples decoded so far (by :meth:`take` or
+        :meth:`example`) that had at least one undecodable image replaced by
+        zeros (always empty with ``on_corrupt="raise"``). Only rows already
+        read are known: the images are decoded lazily.
 
     Notes
     -----
@@ -94,6 +103,7 @@ class AutoDLSubset(Dataset):
         self._index: Optional[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = None
         self._label_matrix: Optional[np.ndarray] = None
         self._has_labels: Optional[bool] = None
+        self._corrupt: set[int] = set()
 
     def __repr__(self) -> str:
         return f"AutoDLSubset({str(self.subset_dir)!r})"
@@ -122,6 +132,11 @@ class AutoDLSubset(Dataset):
     def _fail(self, i: int, problem: str) -> AutoDLInputError:
         path, record = self._where(i)
         return AutoDLInputError(path, f"{record}: {problem}")
+
+    @property
+    def corrupt_rows(self) -> list[int]:
+        """Sorted indices of the examples read so far whose images were replaced by zeros."""
+        return sorted(self._corrupt)
 
     # ----------------------------------------------------------------- reads
     def record_bytes(self, i: int) -> bytes:
@@ -235,6 +250,7 @@ class AutoDLSubset(Dataset):
         except RecordError as exc:
             raise self._fail(i, str(exc)) from None
         if problems:
+            self._corrupt.add(int(i))
             path, record = self._where(i)
             for problem in problems:
                 warnings.warn(f"{path}: {record}: {problem}", stacklevel=3)

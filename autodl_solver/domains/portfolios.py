@@ -34,8 +34,8 @@ GENERIC_PORTFOLIO: tuple[str, ...] = ("baseline1", "baseline2")
 #: Per-domain portfolios (learner names, cheap first).
 SOLVER_PORTFOLIOS: dict[str, tuple[str, ...]] = {
     "tabular": ("tabular_linear", "tabular_gbdt", "tabular_mlp"),
-    "image": (),
-    "video": (),
+    "image": ("vision_linear", "image_embed_linear", "image_cnn"),
+    "video": ("vision_linear", "video_frames", "video_3d"),
     "text": (),
     "speech": (),
 }

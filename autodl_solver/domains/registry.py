@@ -41,6 +41,9 @@ _BUILTIN_MODULES = (
     "autodl_solver.domains.tabular_gbdt",
     "autodl_solver.domains.tabular_mlp",
     "autodl_solver.domains.tabular_linear",
+    "autodl_solver.domains.vision_linear",
+    "autodl_solver.domains.image_cnn",
+    "autodl_solver.domains.video_nets",
 )
 
 

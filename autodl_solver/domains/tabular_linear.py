@@ -99,7 +99,7 @@ class LinearLearner(Learner):
             return  # the window holds no new rows: nothing to refit
         xs, y = data.get(rows)
         tic = time.perf_counter()
-        x = flatten_tabular(xs, self._n_features)
+        x = self._features(xs)
         self._n_features = x.shape[1]
         self._rows = len(x)
         self._softmax = not (bool(data.multilabel) or self.output_dim == 1)
@@ -107,6 +107,10 @@ class LinearLearner(Learner):
         self._sec_per_row = (time.perf_counter() - tic) / max(1, self._rows)
         if self._rows >= self._n_total:
             self._done = True
+
+    def _features(self, xs: Sequence[np.ndarray]) -> np.ndarray:
+        """The ``(n, F)`` matrix the model sees (subclasses extract other features)."""
+        return flatten_tabular(xs, self._n_features)
 
     def _fit_matrix(self, x: np.ndarray, y: np.ndarray) -> None:
         from sklearn.exceptions import ConvergenceWarning
@@ -158,7 +162,7 @@ class LinearLearner(Learner):
     def predict(self, xs: Sequence[np.ndarray]) -> np.ndarray:
         if self._coef is None or len(xs) == 0:
             return np.zeros((len(xs), self.output_dim), np.float32)
-        z = self._scaler.transform(flatten_tabular(xs, self._n_features)).astype(np.float64)
+        z = self._scaler.transform(self._features(xs)).astype(np.float64)
         logits = z @ self._coef + self._intercept
         if self._softmax:
             logits -= logits.max(axis=1, keepdims=True)
