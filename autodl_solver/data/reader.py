@@ -11,7 +11,8 @@ asks for, with the official parse (notes/autodl_protocol.md §3.2):
 * COMPRESSED: ``0_compressed``, one encoded image per step (see
   :mod:`~autodl_solver.data.decode`); a frame whose size differs from the
   first frame of its video is resized (bilinear) to the first frame's size,
-  so the frames stack.
+  so the frames stack. A ``take`` of many records decodes them on up to
+  :data:`DECODE_THREADS` threads (Pillow releases the GIL while decoding).
 * SPARSE: if ``col_count > num_channels`` ("sparse tabular") the official
   ``tf.data`` reader yields ``(1, nnz, 2, 1)`` (column, value) pairs; this
   Dataset returns the **densified** ``(1, row, col, ch)`` tensor instead
@@ -25,7 +26,9 @@ bytes of each record (no image is decoded), which is what ``inspect`` uses.
 """
 from __future__ import annotations
 
+import os
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
@@ -41,6 +44,10 @@ from .tfrecord import index_records, read_record_at
 from .textproto import METADATA_FILE, read_metadata
 
 ON_CORRUPT = ("raise", "skip")
+#: Threads that decode COMPRESSED (JPEG/PNG) records of one ``take`` call, at most the CPU count.
+DECODE_THREADS = 4
+#: Records per decoding task; a ``take`` of fewer than twice this decodes in the calling thread.
+PARALLEL_MIN_RECORDS = 16
 
 
 def find_record_files(subset_dir: Path) -> list[Path]:
@@ -150,20 +157,27 @@ class AutoDLSubset(Dataset):
         """Decode examples ``start:stop`` (slice semantics)."""
         lo, hi, _ = slice(start, stop).indices(len(self))
         file_no, local, offsets, lengths = self._records()
-        xs, ys = [], []
+        records = []
         handles: dict[int, object] = {}
         try:
             for i in range(lo, hi):
                 k = int(file_no[i])
                 if k not in handles:
                     handles[k] = open(self.files[k], "rb")
-                data = read_record_at(handles[k], self.files[k], int(local[i]), int(offsets[i]), int(lengths[i]))
-                x, y = self._decode(i, data)
-                xs.append(x)
-                ys.append(y)
+                records.append((i, read_record_at(handles[k], self.files[k], int(local[i]), int(offsets[i]),
+                                                  int(lengths[i]))))
         finally:
             for handle in handles.values():
                 handle.close()
+        workers = min(DECODE_THREADS, os.cpu_count() or 1)
+        if self.metadata.format == "COMPRESSED" and workers > 1 and len(records) >= 2 * PARALLEL_MIN_RECORDS:
+            # JPEG/PNG decoding releases the GIL: threads decode in parallel (the bytes were read in order)
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                decoded = list(pool.map(lambda r: self._decode(*r), records, chunksize=PARALLEL_MIN_RECORDS))
+        else:
+            decoded = [self._decode(i, data) for i, data in records]
+        xs = [x for x, _ in decoded]
+        ys = [y for _, y in decoded]
         if not self.has_labels:
             return xs, None
         k = self.metadata.output_dim

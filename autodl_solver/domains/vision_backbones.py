@@ -46,17 +46,38 @@ def _channel_adapter(in_channels: int, video: bool = False) -> Any:
     return conv(in_channels, 3, kernel_size=1)
 
 
+def _load_trunk(net: Any, state: dict, source: str, head: str) -> None:
+    """Load ``state`` into ``net``, except its classifier (keys starting with ``head``).
+
+    Every trunk tensor must be there with its shape: a checkpoint of another
+    architecture would otherwise load nothing, silently, and the backbone
+    would train from scratch while the log claims pretrained weights.
+    """
+    from ..errors import AutoDLInputError
+
+    trunk = {k: v for k, v in state.items() if not k.startswith(head)}
+    try:
+        missing, _ = net.load_state_dict(trunk, strict=False)
+    except RuntimeError as exc:  # shape mismatches
+        detail = str(exc).strip().splitlines()[-1].strip()
+        raise AutoDLInputError(source, f"weights do not fit {type(net).__name__}: {detail}") from None
+    missing = [k for k in missing if not k.startswith(head)]
+    if missing:
+        raise AutoDLInputError(source, f"weights miss {len(missing)} of the {type(net).__name__} trunk's tensors "
+                                       f"(first: {missing[0]}); a checkpoint of another architecture?")
+
+
 def _efficientnet_lite0(pretrained: bool, weights_path: Optional[str]) -> tuple[Any, int, str]:
     import torch.nn as nn
     from efficientnet_lite_pytorch import EfficientNet
 
-    net = EfficientNet.from_name("efficientnet-lite0")
+    # image_size=None: TensorFlow-"SAME" padding computed for the actual input (the default pads for
+    # 224 px, which crashes on inputs under about 32 px and is off at odd sizes); same parameters.
+    net = EfficientNet.from_name("efficientnet-lite0", image_size=None)
     state, source = resolve_weights("efficientnet_lite0", weights_path, pretrained)
     if state is not None:
         # the packaged file holds the 1000-class ImageNet head too; only the trunk is used
-        missing, _ = net.load_state_dict(state, strict=False)
-        if any(not k.startswith("_fc") for k in missing):
-            raise RuntimeError(f"EfficientNet-Lite0 weights from {source} miss {len(missing)} trunk tensors")
+        _load_trunk(net, state, source, "_fc.")
 
     class Features(nn.Module):
         def __init__(self) -> None:
@@ -76,7 +97,7 @@ def _resnet18(pretrained: bool, weights_path: Optional[str]) -> tuple[Any, int, 
     net = resnet18()
     state, source = resolve_weights("resnet18", weights_path, pretrained)
     if state is not None:
-        net.load_state_dict({k: v for k, v in state.items() if not k.startswith("fc.")}, strict=False)
+        _load_trunk(net, state, source, "fc.")
     net.fc = nn.Identity()
     return net, 512, source
 
@@ -123,7 +144,7 @@ def build_video_backbone(arch: str, in_channels: int, pretrained: bool = True,
     net = getattr(video, arch)()
     state, source = resolve_weights(arch, weights_path, pretrained)
     if state is not None:
-        net.load_state_dict({k: v for k, v in state.items() if not k.startswith("fc.")}, strict=False)
+        _load_trunk(net, state, source, "fc.")
     net.fc = nn.Identity()
     logger.info("backbone %s: weights from %s", arch, source)
     return nn.Sequential(_channel_adapter(in_channels, video=True), net), 512, source

@@ -31,7 +31,7 @@ converts only its new rows; on CUDA the cache lives on the GPU.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Optional, Sequence
 
 import numpy as np
 
@@ -97,9 +97,11 @@ def make_plan(metadata: Metadata, xs: Sequence[np.ndarray], *, max_frames: int, 
     """Plan the conversion from the metadata and the first training examples ``xs``."""
     if len(xs) == 0:
         raise AutoDLInputError("train", "no training examples to plan the image size from")
+    for i, x in enumerate(xs[:stats_examples]):  # before np.array: mixed ranks would fail there, obscurely
+        if np.ndim(x) != 4:
+            raise AutoDLInputError(f"train example {i}",
+                                   f"expected a (time, row, col, channel) array, got shape {np.shape(x)}")
     shapes = np.array([np.shape(x) for x in xs[:stats_examples]], dtype=np.int64)
-    if shapes.ndim != 2 or shapes.shape[1] != 4:
-        raise AutoDLInputError("train", f"expected (time, row, col, channel) examples, got shape {shapes[0]}")
     t_meta, r_meta, c_meta, ch_meta = metadata.tensor_shape
     channels = int(ch_meta) if ch_meta and ch_meta > 0 else int(np.median(shapes[:, 3]))
     rows = r_meta if r_meta and r_meta > 0 else int(np.median(shapes[:, 1]))
@@ -107,12 +109,32 @@ def make_plan(metadata: Metadata, xs: Sequence[np.ndarray], *, max_frames: int, 
     height, width = plan_size(rows, cols, max_side, max_side_wide, min_side, multiple)
     t_ref = t_meta if t_meta and t_meta > 0 else int(np.median(shapes[:, 0]))
     frames = max(1, min(int(max_frames), int(t_ref)))
-    sample = [_clean(x, channels) for x in xs[:stats_examples]]
-    flat = np.concatenate([s.reshape(-1, channels) for s in sample], axis=0).astype(np.float64)
-    mean = flat.mean(axis=0)
-    std = flat.std(axis=0)
-    std = np.where(std > 1e-6, std, 1.0)
+    mean, std = _channel_stats((_clean(x, channels) for x in xs[:stats_examples]), channels)
     return VisionPlan(frames, channels, height, width, tuple(mean.tolist()), tuple(std.tolist()))
+
+
+def _channel_stats(sample: Iterable[np.ndarray], channels: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per-channel mean and standard deviation (1 where constant) of the pixels of ``sample``.
+
+    Accumulated example by example (each example's mean and variance, pooled
+    with the law of total variance): concatenating 200 long clips as float64
+    would need gigabytes.
+    """
+    counts, means, variances = [], [], []
+    for s in sample:
+        flat = s.reshape(-1, channels)
+        if len(flat) == 0:
+            continue
+        counts.append(len(flat))
+        means.append(flat.mean(axis=0, dtype=np.float64))
+        variances.append(flat.var(axis=0, dtype=np.float64))
+    if not counts:
+        return np.zeros(channels), np.ones(channels)
+    w = np.asarray(counts, np.float64)[:, None] / sum(counts)
+    means_a, var_a = np.asarray(means), np.asarray(variances)
+    mean = (w * means_a).sum(axis=0)
+    std = np.sqrt((w * (var_a + (means_a - mean) ** 2)).sum(axis=0))
+    return mean, np.where(std > 1e-6, std, 1.0)
 
 
 def _clean(x: np.ndarray, channels: int) -> np.ndarray:
@@ -185,9 +207,12 @@ class TensorCache:
         self._train: Optional["torch.Tensor"] = None
 
     def fixed(self, xs: Sequence[np.ndarray], max_entries: int = 2) -> "torch.Tensor":
-        """The converted ``xs`` (prediction frames), converted once per list object (test, validation)."""
+        """The converted ``xs`` (prediction frames), converted once per list of arrays (test, validation).
+
+        A list holding the same arrays as a cached one (see :func:`same_examples`) gets the cached tensor.
+        """
         for src, tensor in self._fixed:
-            if src is xs and tensor.shape[0] == len(xs):
+            if same_examples(src, xs):
                 return tensor
         tensor = _to_device(convert(xs, self.plan), self.dev)
         self._fixed = ([(xs, tensor)] + self._fixed)[:max_entries]
@@ -213,6 +238,17 @@ class TensorCache:
     def clear(self) -> None:
         """Drop every cached tensor."""
         self._fixed, self._train = [], None
+
+
+def same_examples(a: Sequence[np.ndarray], b: Sequence[np.ndarray]) -> bool:
+    """Whether two lists hold the very same example arrays, in order (identity, not equality).
+
+    The engine's data pool hands out a new list at every ``validation()`` call
+    (the learner's checkpoint and the engine's scoring get different lists of
+    the same arrays), so caches match lists element by element: cheap, and
+    never fooled by equal-looking data.
+    """
+    return a is b or (len(a) == len(b) and all(x is y for x, y in zip(a, b)))
 
 
 def _to_device(tensor: "torch.Tensor", dev: "torch.device") -> "torch.Tensor":

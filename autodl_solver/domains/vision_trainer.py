@@ -51,7 +51,7 @@ from ..anytime.validation import validation_nauc
 from ..data.metadata import Metadata
 from .shapes import available_rows, next_row_count
 from .torch_utils import cpu_state, device, import_torch, seeded
-from .vision_input import TensorCache, VisionPlan, make_plan
+from .vision_input import TensorCache, VisionPlan, make_plan, same_examples
 
 
 @dataclass
@@ -207,7 +207,7 @@ class VisionNetLearner(Learner):
             return
         rows = min(next_row_count(self._rows, self._n_total, cfg.first_rows, cfg.rows_growth), available_rows(data))
         xs, y = data.get(rows)
-        if self._plan is None:
+        if self._opt is None:  # first fit, or the first one after load_state_dict (plan kept)
             self._setup(xs, data)
         tic = time.perf_counter()
         x_train = self._cache.train_prefix(xs)
@@ -235,9 +235,11 @@ class VisionNetLearner(Learner):
         import torch
 
         cfg = self.config
-        self._plan = make_plan(self.metadata, xs, max_frames=cfg.max_frames if self.video else 1,
-                               max_side=self.max_side(), max_side_wide=cfg.max_side_wide, min_side=cfg.min_side)
-        self._cache = TensorCache(self._plan, self._dev)
+        if self._plan is None:
+            self._plan = make_plan(self.metadata, xs, max_frames=cfg.max_frames if self.video else 1,
+                                   max_side=self.max_side(), max_side_wide=cfg.max_side_wide,
+                                   min_side=cfg.min_side)
+            self._cache = TensorCache(self._plan, self._dev)
         self._multilabel = bool(data.multilabel) or self.output_dim == 1
         self._opt = torch.optim.SGD(self.net.parameters(), lr=self._lr(), momentum=cfg.momentum, nesterov=True,
                                     weight_decay=cfg.weight_decay)
@@ -332,6 +334,7 @@ class VisionNetLearner(Learner):
         self._stall += 1
         if self._eval_net is not None and score < self._best - cfg.divergence_drop:
             self.net.load_state_dict(self._eval_net.state_dict())  # diverged: back to the best weights
+            self._opt.state.clear()  # and drop the diverged run's momentum, which would push back there
             self._lr_scale = max(cfg.min_lr_ratio, self._lr_scale / 4)
         else:
             self._lr_scale = max(cfg.min_lr_ratio, self._lr_scale / 2)
@@ -340,7 +343,7 @@ class VisionNetLearner(Learner):
     def predict(self, xs: Sequence[np.ndarray]) -> np.ndarray:
         if self._plan is None:
             raise RuntimeError(f"{self.name or type(self).__name__}: predict() before fit()")
-        if self._val_cache is not None and self._val_cache[0] is xs:
+        if self._val_cache is not None and same_examples(self._val_cache[0], xs):
             return self._val_cache[1].copy()
         return self._predict_with(self._eval_net if self._eval_net is not None else self.net, xs)
 

@@ -56,6 +56,10 @@ def _load_file(path: Path) -> dict:
         raise AutoDLInputError(path, f"not a loadable torch checkpoint ({type(exc).__name__}: {exc})") from None
     if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
         state = state["state_dict"]
+    if not isinstance(state, dict) or not state:
+        from ..errors import AutoDLInputError
+
+        raise AutoDLInputError(path, f"expected a state dict (tensor name -> tensor), got {type(state).__name__}")
     return state
 
 
@@ -92,7 +96,8 @@ def resolve_weights(arch: str, weights_path: Optional[str] = None, pretrained: b
     weights_path : str, optional
         An explicit checkpoint file (an error when it cannot be read).
     pretrained : bool
-        ``False`` skips every source (train from scratch on purpose).
+        ``False`` skips the automatic sources 2-4 (train from scratch on
+        purpose); an explicit ``weights_path`` is still loaded.
     """
     from ..errors import AutoDLInputError
 
