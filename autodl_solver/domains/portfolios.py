@@ -35,7 +35,7 @@ GENERIC_PORTFOLIO: tuple[str, ...] = ("baseline1", "baseline2")
 SOLVER_PORTFOLIOS: dict[str, tuple[str, ...]] = {
     "tabular": ("tabular_linear", "tabular_gbdt", "tabular_mlp"),
     "image": ("vision_linear", "image_embed_linear", "image_cnn"),
-    "video": ("vision_linear", "video_frames", "video_3d"),
+    "video": ("vision_linear", "video_c3d", "video_frames", "video_3d"),
     "text": (),
     "speech": (),
 }

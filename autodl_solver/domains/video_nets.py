@@ -1,5 +1,14 @@
-"""The solver's video networks: frame-wise 2-D backbone + temporal convolution, and 3-D ResNets.
+"""The solver's video networks: a small 3-D CNN, frame-wise 2-D backbone + temporal convolution, 3-D ResNets.
 
+* ``video_c3d``: a small 3-D CNN from scratch (three conv-BN-ReLU-maxpool
+  blocks of 16/32/64 filters, each pool halving time and space, averaged
+  over time onto a 2x2 grid, a linear head; Adam) on up to 8 frames. The
+  grid measured better than global pooling on moving digits (hold-out NAUC
+  0.92 vs 0.87 after the first 30 steps): the head sees where things are. The seed's Baseline 2 (3-D convolutions, no normalisation) scored
+  ALC 0.92 on the moving-digit videos where the frame-wise networks needed
+  minutes on this CPU: spatio-temporal filters see motion directly and a
+  small one trains in seconds. This is that idea with batch norm, more
+  filters and the trainer's checkpointing.
 * ``video_frames`` (AutoCLINT's video model, ``notes/winners.md`` §2.1): the
   image backbone runs on each of the sampled frames, the per-frame features
   go through a residual 1-D temporal convolution (kernel ``temporal_kernel``)
@@ -10,8 +19,10 @@
   Kinetics-400 weights when they resolve offline (they do not on this
   machine: then from scratch, which is slow on a CPU).
 
-Both are :class:`~autodl_solver.domains.vision_trainer.VisionNetLearner`
+All are :class:`~autodl_solver.domains.vision_trainer.VisionNetLearner`
 subclasses: frames, input size, schedule and checkpointing are the base's.
+Flips are off for video by default: mirroring a clip swaps left and right
+motion, which may be what the classes are about.
 """
 from __future__ import annotations
 
@@ -24,6 +35,30 @@ from .vision_trainer import VisionNetConfig, VisionNetLearner
 
 
 @dataclass
+class VideoC3DConfig(VisionNetConfig):
+    """Small 3-D CNN settings (``configs/video.yaml``).
+
+    ``widths`` are the filters of the blocks; ``pooled`` the (rows, cols)
+    grid the last block is averaged onto.
+    """
+
+    backbone: str = "c3d_small"
+    widths: tuple[int, ...] = (16, 32, 64)
+    pooled: tuple[int, int] = (2, 2)
+    max_side: int = 48
+    max_side_cuda: int = 112
+    min_side: int = 16
+    max_frames: int = 8
+    batch_size: int = 32
+    optimizer: str = "adam"
+    lr: float = 2e-3
+    weight_decay: float = 0.0
+    warmup_steps: int = 10
+    flip: str = "off"
+    prior_step_s: float = 0.1
+
+
+@dataclass
 class VideoFramesConfig(VisionNetConfig):
     """Frame-wise 2-D backbone settings (``configs/video.yaml``); smaller frames and batches than images."""
 
@@ -32,6 +67,7 @@ class VideoFramesConfig(VisionNetConfig):
     max_side_cuda: int = 112
     max_frames: int = 4
     batch_size: int = 16
+    flip: str = "off"
     temporal_kernel: int = 3
     prior_step_s: float = 1.0
 
@@ -45,6 +81,7 @@ class Video3DConfig(VisionNetConfig):
     max_side_cuda: int = 112
     max_frames: int = 4
     batch_size: int = 16
+    flip: str = "off"
     prior_step_s: float = 2.0
 
 
@@ -55,6 +92,47 @@ def _linear_head(dim: int, output_dim: int) -> Any:
     nn.init.xavier_uniform_(head.weight)
     nn.init.zeros_(head.bias)
     return head
+
+
+def small_c3d(channels: int, widths: tuple[int, ...], output_dim: int, pooled: tuple[int, int] = (1, 1)) -> Any:
+    """``(n, F, C, H, W)`` -> logits: conv3d-BN-ReLU-maxpool blocks, global average pooling, linear head.
+
+    Every pool halves time and space (``ceil_mode``: a size-1 axis stays 1).
+    """
+    import torch.nn as nn
+
+    layers: list[Any] = []
+    width_in = channels
+    for i, width in enumerate(widths):
+        layers += [nn.Conv3d(width_in, width, kernel_size=3, padding=1, bias=False), nn.BatchNorm3d(width),
+                   nn.ReLU(inplace=True), nn.MaxPool3d(2, ceil_mode=True)]
+        width_in = width
+    # average over time; keep a coarse (rows x cols) grid so the head sees where things are
+    layers += [nn.AdaptiveAvgPool3d((1, *pooled)), nn.Flatten()]
+    trunk = nn.Sequential(*layers)
+    head = _linear_head(width_in * pooled[0] * pooled[1], output_dim)
+
+    class C3D(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.trunk = trunk
+            self.head = head
+
+        def forward(self, x):  # (n, F, C, H, W) -> (n, C, F, H, W)
+            return self.head(self.trunk(x.transpose(1, 2)))
+
+    return C3D()
+
+
+@register("video_c3d", domains=("video",), default_config=VideoC3DConfig, config_file="video.yaml")
+class VideoC3DLearner(VisionNetLearner):
+    """A small 3-D CNN trained from scratch (see the module docstring)."""
+
+    video = True
+
+    def build_network(self, channels: int) -> tuple[Any, str]:
+        cfg = self.config
+        return small_c3d(channels, tuple(cfg.widths), self.output_dim, tuple(cfg.pooled)), "scratch (small network)"
 
 
 @register("video_frames", domains=("video",), default_config=VideoFramesConfig, config_file="video.yaml")

@@ -23,8 +23,11 @@ well on this CPU:
 * **Loss**: softmax cross-entropy with square-root-balanced class weights
   (rows without a positive are skipped) for multi-class; BCE-with-logits with
   ``pos_weight = min(negatives / positives, max_pos_weight)`` for multi-label.
-* **Optimiser**: SGD with Nesterov momentum, weight decay, the learning rate
-  scaled by ``batch_size / 32`` and warmed up linearly over ``warmup_steps``.
+* **Optimiser**: SGD with Nesterov momentum and weight decay (``optimizer:
+  sgd``, for the pretrained and ResNet backbones, as AutoCLINT) or Adam
+  (``adam``, for small networks trained from scratch, as the seed's
+  baselines); the learning rate scaled by ``batch_size / 32`` and warmed up
+  linearly over ``warmup_steps``.
 * **Flip**: random horizontal flips in training and flip test-time
   augmentation (mean of the two predictions) when ``flip`` is on —
   ``"auto"`` means on for colour images (natural photos are mirror
@@ -76,8 +79,10 @@ class VisionNetConfig:
         Frames kept per video (ignored for images).
     batch_size : int
         Examples per SGD step.
+    optimizer : str
+        ``"sgd"`` (Nesterov momentum) or ``"adam"``.
     lr, momentum, weight_decay : float
-        SGD with Nesterov momentum; ``lr`` is for batches of 32 (scaled linearly).
+        ``lr`` is for batches of 32 (scaled linearly); ``momentum`` is SGD's.
     warmup_steps : int
         Linear learning-rate warm-up.
     first_rows, rows_growth : int, float
@@ -114,6 +119,7 @@ class VisionNetConfig:
     max_frames: int = 8
     batch_size: int = 32
     lr: float = 0.025
+    optimizer: str = "sgd"
     momentum: float = 0.9
     weight_decay: float = 2.5e-4
     warmup_steps: int = 60
@@ -241,8 +247,15 @@ class VisionNetLearner(Learner):
                                    min_side=cfg.min_side)
             self._cache = TensorCache(self._plan, self._dev)
         self._multilabel = bool(data.multilabel) or self.output_dim == 1
-        self._opt = torch.optim.SGD(self.net.parameters(), lr=self._lr(), momentum=cfg.momentum, nesterov=True,
-                                    weight_decay=cfg.weight_decay)
+        if cfg.optimizer == "adam":
+            self._opt = torch.optim.Adam(self.net.parameters(), lr=self._lr(), weight_decay=cfg.weight_decay)
+        elif cfg.optimizer == "sgd":
+            self._opt = torch.optim.SGD(self.net.parameters(), lr=self._lr(), momentum=cfg.momentum, nesterov=True,
+                                        weight_decay=cfg.weight_decay)
+        else:
+            from ..errors import AutoDLInputError
+
+            raise AutoDLInputError("optimizer", f"got {cfg.optimizer!r}, expected 'sgd' or 'adam'")
         if self._dev.type == "cuda" and cfg.amp:
             self._scaler = torch.amp.GradScaler("cuda")
 
