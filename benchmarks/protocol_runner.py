@@ -21,7 +21,8 @@ WORK = Path(__file__).parent / "work"
 
 
 def run_tasks(tag: str, datasets: Sequence[str], methods: Sequence[str], time_budget: float,
-              build: Callable[[str, Path], Optional[Path]], command: str, merge: bool = False) -> dict:
+              build: Callable[[str, Path], Optional[Path]], command: str, merge: bool = False,
+              run: bool = True) -> dict:
     """Run every (dataset, method), then write ``results/<tag>.{json,md}`` and one PNG per dataset.
 
     Parameters
@@ -38,11 +39,14 @@ def run_tasks(tag: str, datasets: Sequence[str], methods: Sequence[str], time_bu
         The command line recorded beside the numbers.
     merge : bool
         Also report earlier runs of this tag kept under ``work/runs/<tag>`` (other methods/datasets).
+    run : bool
+        ``False`` runs nothing and only rebuilds the report from the kept runs (implies ``merge``).
     """
     from autodl_solver.challenge.runner import run_challenge
 
     runs_root = WORK / "runs" / tag
-    for name in datasets:
+    merge = merge or not run
+    for name in datasets if run else ():
         dataset_dir = build(name, WORK / "data")
         if dataset_dir is None:
             print(f"[bench] {name}: not available here, skipped", file=sys.stderr, flush=True)

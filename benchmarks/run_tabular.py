@@ -25,11 +25,12 @@ def main(argv=None) -> int:
     p.add_argument("--methods", nargs="+", default=["solver", "baseline1", "mlp"])
     p.add_argument("--tag", default=None, help="result file stem (default tabular_T<budget>)")
     p.add_argument("--merge", action="store_true", help="also report earlier runs of this tag (other methods)")
+    p.add_argument("--report", action="store_true", help="run nothing; rebuild the report from the kept runs")
     args = p.parse_args(argv)
     tag = args.tag or f"tabular_T{int(args.time_budget)}"
     command = "python -m benchmarks.run_tabular " + " ".join(sys.argv[1:] if argv is None else argv)
     run_tasks(tag, args.datasets, args.methods, args.time_budget, tabular_datasets.build, command.strip(),
-              merge=args.merge)
+              merge=args.merge, run=not args.report)
     return 0
 
 

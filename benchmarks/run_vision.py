@@ -8,6 +8,7 @@ Usage::
 
     .venv/bin/python -m benchmarks.run_vision --time_budget 300
     .venv/bin/python -m benchmarks.run_vision --time_budget 300 --methods solver --merge   # add to earlier runs
+    .venv/bin/python -m benchmarks.run_vision --time_budget 300 --report                  # only rebuild the report
     .venv/bin/python -m benchmarks.run_vision --time_budget 20 --datasets digits --methods solver  # smoke run
 """
 from __future__ import annotations
@@ -26,11 +27,12 @@ def main(argv=None) -> int:
     p.add_argument("--methods", nargs="+", default=["solver", "baseline1", "baseline2"])
     p.add_argument("--tag", default=None, help="result file stem (default vision_T<budget>)")
     p.add_argument("--merge", action="store_true", help="also report earlier runs of this tag (other methods)")
+    p.add_argument("--report", action="store_true", help="run nothing; rebuild the report from the kept runs")
     args = p.parse_args(argv)
     tag = args.tag or f"vision_T{int(args.time_budget)}"
     command = "python -m benchmarks.run_vision " + " ".join(sys.argv[1:] if argv is None else argv)
     run_tasks(tag, args.datasets, args.methods, args.time_budget, vision_datasets.build, command.strip(),
-              merge=args.merge)
+              merge=args.merge, run=not args.report)
     return 0
 
 

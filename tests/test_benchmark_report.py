@@ -34,3 +34,29 @@ def test_run_without_predictions(tmp_path):
     (tmp_path / "s" / "scores.txt").write_text("score: 0.0\nDuration: 0\ntimestamps: []\nnauc_scores: []\n")
     row = summarise_run("d", "baseline0", tmp_path / "s")
     assert row["alc"] == 0.0 and row["final_nauc"] == 0.0 and row["n_predictions"] == 0
+
+
+def test_report_merges_runs_kept_per_task(tmp_path, monkeypatch):
+    """Runs of one tag done in parts (baselines first, the solver later) end up in one table."""
+    import json
+
+    from benchmarks import protocol_runner
+
+    monkeypatch.setattr(protocol_runner, "WORK", tmp_path / "work")
+    monkeypatch.setattr(protocol_runner, "RESULTS", tmp_path / "results")
+    machine = {"cpu": "x", "cores": 2, "memory_gib": 1, "gpu": None, "python": "3", "versions": {},
+               "git_commit": "abc", "date": "now", "cpus_used": [0], "thread_caps": {"OMP_NUM_THREADS": "1"}}
+    for dataset, method, alc, command in (("d1", "baseline1", 0.5, "cmd-a"), ("d1", "solver", 0.9, "cmd-b"),
+                                          ("d2", "solver", 0.8, "cmd-b")):
+        run = tmp_path / "work" / "runs" / "tag" / dataset / method
+        run.mkdir(parents=True)
+        row = {"dataset": dataset, "method": method, "alc": alc, "final_nauc": alc, "first_prediction_s": 0.1,
+               "n_predictions": 1, "timestamps": [0.1], "nauc_scores": [alc], "command": command,
+               "machine": machine}
+        (run / "row.json").write_text(json.dumps(row))
+    record = protocol_runner.run_tasks("tag", ["d1"], ["solver"], 10.0, build=None, command="cmd-c", run=False)
+    assert [(r["dataset"], r["method"]) for r in record["results"]] == [("d1", "solver"), ("d1", "baseline1")]
+    assert record["command"] == "cmd-b ; cmd-a"
+    md = (tmp_path / "results" / "tag.md").read_text()
+    assert "runs pinned to CPU 0, OMP_NUM_THREADS=1" in md and "| d1 | solver | 0.9000 |" in md
+    assert (tmp_path / "results" / "tag_d1.png").is_file()
