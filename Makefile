@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(VENV)/bin/pip
 STAMP  := $(VENV)/.installed
 # Debian packages the tests and benchmarks use (installed when missing and apt-get exists).
-APT_PACKAGES :=
+APT_PACKAGES := espeak-ng sox fortune-mod fortunes fortunes-min fortunes-de fortunes-es fortunes-it fortunes-br fortunes-pl fortunes-ru fortunes-cs
 
 .PHONY: setup demo test test-fast bench-tabular clean
 
