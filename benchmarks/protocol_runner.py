@@ -54,10 +54,11 @@ def run_tasks(tag: str, datasets: Sequence[str], methods: Sequence[str], time_bu
         for method in methods:
             out = runs_root / name / method
             print(f"[bench] {name} / {method} (T={time_budget:g}s)", file=sys.stderr, flush=True)
+            machine = machine_info()  # before the run: the commit whose code the run imports
             result = run_challenge(dataset_dir, out, time_budget=time_budget, method=method)
             row = summarise_run(name, method, Path(result["score_dir"]))
             row["command"] = command
-            row["machine"] = machine_info()
+            row["machine"] = machine
             (out / "row.json").write_text(json.dumps(row, indent=2))
             print(f"[bench]   ALC {row['alc']:.4f}  final NAUC {row['final_nauc']:.4f}  "
                   f"first {row['first_prediction_s']:.2f}s", file=sys.stderr, flush=True)
@@ -76,8 +77,13 @@ def run_tasks(tag: str, datasets: Sequence[str], methods: Sequence[str], time_bu
             plot_dataset_curves(name, curves, time_budget, RESULTS / f"{tag}_{name}.png")
     commands = list(dict.fromkeys(r.pop("command", command) for r in rows))
     machines = [r.pop("machine", None) for r in rows]
+    commits: dict[str, list[str]] = {}
+    for r, m in zip(rows, machines):
+        if m and m.get("git_commit") and m["git_commit"] not in commits.setdefault(r["method"], []):
+            commits[r["method"]].append(m["git_commit"])
     record = {"benchmark": tag, "command": " ; ".join(commands) or command, "time_budget": time_budget,
-              "machine": next((m for m in machines if m), None) or machine_info(), "results": rows}
+              "machine": next((m for m in machines if m), None) or machine_info(), "commits": commits,
+              "results": rows}
     (RESULTS / f"{tag}.json").write_text(json.dumps(record, indent=2))
     md = markdown_table(record)
     (RESULTS / f"{tag}.md").write_text(md)

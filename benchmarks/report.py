@@ -46,6 +46,9 @@ def markdown_table(record: dict) -> str:
         f"Machine: {m['cpu']}, {m['cores']} cores{_pinning(m)}, {m['memory_gib']} GiB, GPU: {m['gpu'] or 'none'}; "
         f"Python {m['python']}; {', '.join(f'{k} {v}' for k, v in m['versions'].items())}; "
         f"commit {m['git_commit']}; {m['date']}  ",
+        *([f"Code per method (runs done in parts): "
+           f"{'; '.join(f'{k} {chr(44).join(v)}' for k, v in record['commits'].items())}  "]
+          if len({c for v in (record.get("commits") or {}).values() for c in v}) > 1 else []),
         f"Time budget T = {record['time_budget']:g} s per run, through ingestion + scoring (t0 = 60 s).",
         "",
         "| dataset | method | ALC | final NAUC | first prediction (s) | predictions | ALC / final NAUC |",
