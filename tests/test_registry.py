@@ -160,7 +160,11 @@ def test_baseline_and_mlp_methods():
         assert engine == BASELINE_ENGINE == {"holdout": False, "gate_on_validation": False, "ensemble": False}
     learners, engine = build_portfolio("mlp", TABULAR)
     assert [l.name for l in learners] == ["tabular_mlp"] and engine == {}
-    assert set(METHODS) == {"solver", "baseline0", "baseline1", "baseline2", "mlp"}
+    assert set(METHODS) == {"solver", "baseline0", "baseline1", "baseline2", "mlp", "autospeech_baseline"}
+    learners, engine = build_portfolio("autospeech_baseline", SHAPES["speech"])
+    assert [l.name for l in learners] == ["autospeech_baseline"] and engine == BASELINE_ENGINE
+    with pytest.raises(AutoDLInputError, match="runs on speech datasets; this one is image"):
+        build_portfolio("autospeech_baseline", SHAPES["image"])
 
 
 def test_build_portfolio_errors_and_overrides():

@@ -29,7 +29,7 @@ from ..errors import AutoDLInputError
 from .inference import DOMAINS, infer_domain
 
 #: The methods a user can ask for (``build_portfolio``).
-METHODS = ("solver", "baseline0", "baseline1", "baseline2", "mlp")
+METHODS = ("solver", "baseline0", "baseline1", "baseline2", "mlp", "autospeech_baseline")
 
 #: Engine settings for the seed paper's baselines: no hold-out, every
 #: prediction emitted, no ensembling (they are compared as the paper ran them).
@@ -44,6 +44,7 @@ _BUILTIN_MODULES = (
     "autodl_solver.domains.vision_linear",
     "autodl_solver.domains.image_cnn",
     "autodl_solver.domains.video_nets",
+    "autodl_solver.domains.autospeech_baseline",
 )
 
 
@@ -232,6 +233,7 @@ def build_portfolio(
         One of :data:`METHODS`. ``"solver"``: the domain's portfolio from
         :mod:`autodl_solver.domains.portfolios`; ``"baseline0/1/2"``: the
         seed paper's baseline alone, with :data:`BASELINE_ENGINE`;
+        ``"autospeech_baseline"``: the seed's AutoSpeech baseline, likewise;
         ``"mlp"``: the 2x256 MLP alone with the normal engine.
     metadata : Metadata
         The training set's metadata (its shape decides the domain).
@@ -262,5 +264,8 @@ def build_portfolio(
         names, engine = ["tabular_mlp"], {}
     else:
         names, engine = [method], dict(BASELINE_ENGINE)
+        accepted, domain = get_entry(method).domains, infer_domain(metadata)
+        if "any" not in accepted and domain not in accepted:
+            raise AutoDLInputError("method", f"{method!r} runs on {', '.join(accepted)} datasets; this one is {domain}")
     learners = [create(n, metadata, load_config(n, overrides.get(n)), seed=seed) for n in names]
     return learners, engine
