@@ -146,7 +146,9 @@ def test_solver_portfolio_per_domain():
     assert [l.name for l in learners] == ["vision_linear", "image_embed_linear", "image_cnn"]
     learners, _ = build_portfolio("solver", SHAPES["video"])
     assert [l.name for l in learners] == ["vision_linear", "video_c3d", "video_frames", "video_3d"]
-    for domain in ("text", "speech"):  # no learners of their own yet: the generic portfolio
+    learners, _ = build_portfolio("solver", SHAPES["speech"])
+    assert [l.name for l in learners] == ["speech_linear", "speech_cnn"]
+    for domain in ("text",):  # no learners of its own yet: the generic portfolio
         learners, engine = build_portfolio("solver", SHAPES[domain])
         assert [l.name for l in learners] == list(GENERIC_PORTFOLIO), domain
     with pytest.raises(AutoDLInputError, match="domain"):

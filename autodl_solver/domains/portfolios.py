@@ -18,11 +18,20 @@ give a prediction fast (AutoDL's ALC weights the first minute heavily; see
   final NAUC of 1.0 instead of 0.998 and 0.969 on wine and penguins. On a
   validation tie the engine keeps the learner that got there first, and
   there the simpler model is the better bet.
-* **image, video, text, speech**: until the domain learners land, a generic
-  portfolio of what works on every shape: the seed paper's Baseline 1
-  (linear) then Baseline 2 (3-D CNN). A domain's entry below lists its own
-  learners once they are registered; names not (yet) registered are skipped,
-  and an empty result falls back to the generic portfolio.
+* **image**: ``vision_linear`` (logistic regression on 16-px pixels, a first
+  prediction in about a second), ``image_embed_linear`` (frozen
+  EfficientNet-Lite0 features) and ``image_cnn`` (a fine-tuned backbone).
+* **video**: ``vision_linear`` (shrunk frames and their differences),
+  ``video_c3d`` (a small 3-D CNN, seconds per round on a CPU),
+  ``video_frames`` (per-frame 2-D CNN + temporal convolution) and ``video_3d``
+  (torchvision's 3-D ResNets). Measured in ``benchmarks/results/vision_T300.md``.
+* **speech**: ``speech_linear`` (logistic regression on MFCC / log-mel
+  statistics) then ``speech_cnn`` (a log-mel CNN on growing crops); see
+  ``benchmarks/results/speech_T300.md``.
+* **text**: until its learners land, a generic portfolio of what works on
+  every shape: the seed paper's Baseline 1 (linear) then Baseline 2 (3-D CNN).
+  Names not (yet) registered are skipped, and an empty result falls back to
+  the generic portfolio.
 """
 from __future__ import annotations
 
@@ -37,7 +46,7 @@ SOLVER_PORTFOLIOS: dict[str, tuple[str, ...]] = {
     "image": ("vision_linear", "image_embed_linear", "image_cnn"),
     "video": ("vision_linear", "video_c3d", "video_frames", "video_3d"),
     "text": (),
-    "speech": (),
+    "speech": ("speech_linear", "speech_cnn"),
 }
 
 

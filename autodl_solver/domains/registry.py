@@ -45,6 +45,8 @@ _BUILTIN_MODULES = (
     "autodl_solver.domains.image_cnn",
     "autodl_solver.domains.video_nets",
     "autodl_solver.domains.autospeech_baseline",
+    "autodl_solver.domains.speech_linear",
+    "autodl_solver.domains.speech_cnn",
 )
 
 
