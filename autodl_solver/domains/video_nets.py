@@ -73,15 +73,13 @@ class VideoFramesConfig(VisionNetConfig):
 
 
 @dataclass
-class Video3DConfig(VisionNetConfig):
-    """3-D ResNet settings (``configs/video.yaml``)."""
+class Video3DConfig(VideoFramesConfig):
+    """3-D ResNet settings (``configs/video.yaml``): the frame-wise input settings, a 3-D backbone.
+
+    ``temporal_kernel`` is unused here (the 3-D convolutions see time).
+    """
 
     backbone: str = "mc3_18"
-    max_side: int = 32
-    max_side_cuda: int = 112
-    max_frames: int = 4
-    batch_size: int = 16
-    flip: str = "off"
     prior_step_s: float = 2.0
 
 

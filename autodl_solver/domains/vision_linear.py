@@ -30,6 +30,23 @@ from .torch_utils import device, import_torch
 from .vision_input import VisionPlan, convert, make_plan
 
 
+class _PlanState:
+    """Saves and restores the learner's :class:`VisionPlan` beside :class:`LinearLearner`'s state."""
+
+    _plan: Optional[VisionPlan]
+
+    def state_dict(self) -> dict[str, Any]:
+        state = super().state_dict()
+        if self._plan is not None:
+            state["plan"] = self._plan.to_dict()
+        return state
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        super().load_state_dict(state)
+        if "plan" in state:
+            self._plan = VisionPlan.from_dict(state["plan"])
+
+
 @dataclass
 class VisionLinearConfig(LinearConfig):
     """:class:`LinearConfig` plus the pixel grid (``configs/image.yaml`` / ``video.yaml``).
@@ -50,7 +67,7 @@ class VisionLinearConfig(LinearConfig):
 
 
 @register("vision_linear", domains=("image", "video"), default_config=VisionLinearConfig, config_file="image.yaml")
-class VisionLinearLearner(LinearLearner):
+class VisionLinearLearner(_PlanState, LinearLearner):
     """Logistic regression on shrunk pixels (see the module docstring)."""
 
     def __init__(self, metadata: Metadata, config: Optional[VisionLinearConfig] = None, seed: int = 0) -> None:
@@ -74,16 +91,6 @@ class VisionLinearLearner(LinearLearner):
             frames = torch.cat([frames, frames[:, 1:] - frames[:, :-1]], dim=1)
         return frames.reshape(len(xs), -1).numpy()
 
-    def state_dict(self) -> dict[str, Any]:
-        state = super().state_dict()
-        if self._plan is not None:
-            state["plan"] = self._plan.to_dict()
-        return state
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        super().load_state_dict(state)
-        if "plan" in state:
-            self._plan = VisionPlan.from_dict(state["plan"])
 
 
 @dataclass
@@ -113,7 +120,7 @@ class EmbedLinearConfig(LinearConfig):
 
 
 @register("image_embed_linear", domains=("image",), default_config=EmbedLinearConfig)
-class EmbedLinearLearner(LinearLearner):
+class EmbedLinearLearner(_PlanState, LinearLearner):
     """Logistic regression on frozen pretrained EfficientNet-Lite0 features (see the module docstring)."""
 
     def __init__(self, metadata: Metadata, config: Optional[EmbedLinearConfig] = None, seed: int = 0) -> None:
@@ -173,14 +180,6 @@ class EmbedLinearLearner(LinearLearner):
                 outs.append(self._net(xb).float().cpu())
         return torch.cat(outs).numpy()
 
-    def state_dict(self) -> dict[str, Any]:
-        state = super().state_dict()
-        if self._plan is not None:
-            state["plan"] = self._plan.to_dict()
-        return state
-
     def load_state_dict(self, state: dict[str, Any]) -> None:
         super().load_state_dict(state)
-        if "plan" in state:
-            self._plan = VisionPlan.from_dict(state["plan"])
         self._n_features = self._dim
