@@ -162,7 +162,10 @@ def test_baseline_and_mlp_methods():
         assert engine == BASELINE_ENGINE == {"holdout": False, "gate_on_validation": False, "ensemble": False}
     learners, engine = build_portfolio("mlp", TABULAR)
     assert [l.name for l in learners] == ["tabular_mlp"] and engine == {}
-    assert set(METHODS) == {"solver", "baseline0", "baseline1", "baseline2", "mlp", "autospeech_baseline"}
+    assert set(METHODS) == {"solver", "baseline0", "baseline1", "baseline2", "mlp", "autospeech_baseline",
+                            "autonlp_baseline0"}
+    learners, engine = build_portfolio("autonlp_baseline0", SHAPES["text"])
+    assert [l.name for l in learners] == ["autonlp_baseline0"] and engine == BASELINE_ENGINE
     learners, engine = build_portfolio("autospeech_baseline", SHAPES["speech"])
     assert [l.name for l in learners] == ["autospeech_baseline"] and engine == BASELINE_ENGINE
     with pytest.raises(AutoDLInputError, match="runs on speech datasets; this one is image"):

@@ -29,7 +29,7 @@ from ..errors import AutoDLInputError
 from .inference import DOMAINS, infer_domain
 
 #: The methods a user can ask for (``build_portfolio``).
-METHODS = ("solver", "baseline0", "baseline1", "baseline2", "mlp", "autospeech_baseline")
+METHODS = ("solver", "baseline0", "baseline1", "baseline2", "mlp", "autospeech_baseline", "autonlp_baseline0")
 
 #: Engine settings for the seed paper's baselines: no hold-out, every
 #: prediction emitted, no ensembling (they are compared as the paper ran them).
@@ -47,6 +47,8 @@ _BUILTIN_MODULES = (
     "autodl_solver.domains.autospeech_baseline",
     "autodl_solver.domains.speech_linear",
     "autodl_solver.domains.speech_cnn",
+    "autodl_solver.domains.text_linear",
+    "autodl_solver.domains.autonlp_baselines",
 )
 
 
@@ -235,7 +237,8 @@ def build_portfolio(
         One of :data:`METHODS`. ``"solver"``: the domain's portfolio from
         :mod:`autodl_solver.domains.portfolios`; ``"baseline0/1/2"``: the
         seed paper's baseline alone, with :data:`BASELINE_ENGINE`;
-        ``"autospeech_baseline"``: the seed's AutoSpeech baseline, likewise;
+        ``"autospeech_baseline"`` / ``"autonlp_baseline0"``: the seed's
+        AutoSpeech baseline / AutoNLP Baseline 0 (TF-IDF + SVM), likewise;
         ``"mlp"``: the 2x256 MLP alone with the normal engine.
     metadata : Metadata
         The training set's metadata (its shape decides the domain).

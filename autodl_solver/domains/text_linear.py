@@ -1,0 +1,221 @@
+"""The text portfolio's fast first model: TF-IDF + logistic regression on a growing slice of documents.
+
+``text_linear`` rebuilds each example's text through the metadata vocabulary
+(:mod:`autodl_solver.domains.text_vocab`, truncated to ``max_tokens``),
+vectorises it with scikit-learn's TF-IDF — word 1-2-grams, or character
+1-2-grams for Chinese, whose tokens are characters — capped at
+``max_features``, and fits the tabular logistic regression
+(:class:`~autodl_solver.domains.tabular_linear.LinearLearner`: growing rows,
+softmax or one model per class, warm-started L-BFGS) on the sparse matrix,
+without standardisation (TF-IDF rows are already L2-normalised and centring
+would densify them). DeepWisdom's and the other AutoDL winners' text openers
+were such linear models (``notes/winners.md``).
+
+The vectoriser is refitted whenever the rows grow, not kept from the first
+call: fitting it is a pass over the text of the same order of cost as
+vectorising alone, and a vocabulary learned from the first 500 documents
+misses most words of the later ones. The warm start is dropped then, since
+the feature columns change meaning. Rebuilt training documents are cached
+(only new rows are rebuilt), and the validation and test lists, which the
+engine passes again and again, are cached by identity.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Optional, Sequence
+
+import numpy as np
+from scipy.sparse import csr_matrix
+
+from ..anytime.learner import TrainData
+from ..data.metadata import Metadata
+from .registry import register
+from .tabular_linear import LinearConfig, LinearLearner
+from .text_vocab import TokenTable, build_table, documents, is_chinese
+from .torch_utils import as_numpy
+from .vision_input import same_examples
+
+#: Words of at least one character (scikit-learn's default drops one-letter words and digits like "5").
+WORD_PATTERN = r"(?u)\b\w+\b"
+
+
+@dataclass
+class TextLinearConfig(LinearConfig):
+    """:class:`LinearConfig` plus the TF-IDF settings (``configs/text.yaml``).
+
+    Attributes
+    ----------
+    max_features : int
+        Columns kept by the vectoriser (most frequent n-grams).
+    word_ngrams, char_ngrams : tuple of int
+        ``(min_n, max_n)`` of word n-grams (English and other spaced text)
+        and of character n-grams (Chinese).
+    max_tokens : int
+        Documents are truncated to their first ``max_tokens`` tokens.
+    min_df : int
+        Minimum document frequency of a kept n-gram.
+    sublinear_tf : bool
+        ``1 + log(tf)`` term frequencies.
+    C : float
+        Inverse L2 strength (TF-IDF features are many and sparse: weaker than the tabular default).
+    """
+
+    max_features: int = 20000
+    word_ngrams: tuple[int, int] = (1, 2)
+    char_ngrams: tuple[int, int] = (1, 2)
+    max_tokens: int = 1000
+    min_df: int = 1
+    sublinear_tf: bool = True
+    C: float = 4.0
+    prior_cost_s: float = 0.5
+
+
+def make_vectorizer(chinese: bool, max_features: int, ngrams: tuple[int, int], min_df: int = 1,
+                    sublinear_tf: bool = True, vocabulary: Optional[dict[str, int]] = None) -> Any:
+    """A ``TfidfVectorizer``: character n-grams for Chinese, word n-grams otherwise."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    common = dict(ngram_range=tuple(int(n) for n in ngrams), sublinear_tf=bool(sublinear_tf), lowercase=True,
+                  dtype=np.float64, vocabulary=vocabulary)
+    if vocabulary is None:
+        common.update(max_features=int(max_features), min_df=int(min_df))
+    if chinese:
+        return TfidfVectorizer(analyzer="char", **common)
+    return TfidfVectorizer(analyzer="word", token_pattern=WORD_PATTERN, **common)
+
+
+def vectorizer_state(vectorizer: Any) -> dict[str, Any]:
+    """A fitted vectoriser as plain values: its terms in column order and its idf (no pickle)."""
+    import torch
+
+    vocab = vectorizer.vocabulary_
+    terms = [""] * len(vocab)
+    for term, column in vocab.items():
+        terms[column] = term
+    return {"terms": terms, "idf": torch.from_numpy(np.asarray(vectorizer.idf_, np.float64).copy())}
+
+
+def vectorizer_from_state(state: dict[str, Any], chinese: bool, ngrams: tuple[int, int],
+                          sublinear_tf: bool = True) -> Any:
+    """Inverse of :func:`vectorizer_state` (a vectoriser that transforms exactly as the saved one)."""
+    terms = list(state["terms"])
+    vectorizer = make_vectorizer(chinese, len(terms), ngrams, sublinear_tf=sublinear_tf,
+                                 vocabulary={t: i for i, t in enumerate(terms)})
+    vectorizer.fit(["x"])  # sets the fixed vocabulary; the idf is overwritten just below
+    vectorizer.idf_ = as_numpy(state["idf"]).astype(np.float64)
+    return vectorizer
+
+
+class _Identity:
+    """Stands in for the tabular Standardizer: sparse TF-IDF rows go to the model as they are."""
+
+    def fit(self, x: Any) -> "_Identity":
+        return self
+
+    def transform(self, x: Any) -> Any:
+        return x
+
+    def state(self) -> dict[str, Any]:
+        # the shape of Standardizer.state() with nothing in it, so LinearLearner.load_state_dict accepts it
+        import torch
+
+        empty = torch.zeros(0, dtype=torch.float64)
+        return {"mean": empty, "std": empty.clone(), "nan_cols": torch.zeros(0, dtype=torch.int64), "clip": 0.0}
+
+
+class _CSR(csr_matrix):
+    """A CSR matrix whose ``len()`` is its row count (``LinearLearner.fit`` counts rows with ``len``)."""
+
+    def __len__(self) -> int:
+        return int(self.shape[0])
+
+
+def _rows(matrix: Any) -> _CSR:
+    return _CSR(matrix)
+
+
+@register("text_linear", domains=("text",), default_config=TextLinearConfig)
+class TextLinearLearner(LinearLearner):
+    """TF-IDF + logistic regression on a growing slice of documents (see the module docstring)."""
+
+    def __init__(self, metadata: Metadata, config: Optional[TextLinearConfig] = None, seed: int = 0) -> None:
+        super().__init__(metadata, config or TextLinearConfig(), seed)
+        import sklearn.feature_extraction.text  # noqa: F401  (import cost paid outside the timed fits)
+
+        self.table: TokenTable = build_table(metadata)
+        self.chinese = is_chinese(self.table)
+        self._n_features = None
+        self._scaler = _Identity()
+        self._vectorizer: Any = None
+        self._version = 0  # bumped when the vectoriser is refitted: invalidates cached matrices
+        self._in_fit = False
+        self._train_docs: list[str] = []
+        self._doc_cache: list[tuple[Sequence[np.ndarray], list[str]]] = []
+        self._matrix_cache: list[tuple[Sequence[np.ndarray], int, Any]] = []
+
+    def _ngrams(self) -> tuple[int, int]:
+        return tuple(self.config.char_ngrams if self.chinese else self.config.word_ngrams)
+
+    def texts(self, xs: Sequence[np.ndarray]) -> list[str]:
+        """The rebuilt (truncated) documents of ``xs``."""
+        return documents(xs, self.table, chinese=self.chinese, max_tokens=int(self.config.max_tokens))
+
+    def fit(self, data: TrainData, budget_s: float) -> None:
+        self._in_fit = True
+        try:
+            super().fit(data, budget_s)
+        finally:
+            self._in_fit = False
+
+    def _features(self, xs: Sequence[np.ndarray]) -> Any:
+        if self._in_fit:
+            # fit() hands the growing training prefix: rebuild only the new documents, refit the vectoriser
+            if len(xs) > len(self._train_docs):
+                self._train_docs.extend(self.texts(list(xs[len(self._train_docs):])))
+            docs = self._train_docs[: len(xs)]
+            cfg = self.config
+            vectorizer = make_vectorizer(self.chinese, cfg.max_features, self._ngrams(), cfg.min_df,
+                                         cfg.sublinear_tf)
+            try:
+                matrix = vectorizer.fit_transform(docs)
+            except ValueError:  # only empty documents or stop words: keep one never-matching column
+                vectorizer = make_vectorizer(self.chinese, 1, self._ngrams(), sublinear_tf=cfg.sublinear_tf,
+                                             vocabulary={"\x00": 0})
+                matrix = vectorizer.fit_transform(docs)
+            self._vectorizer, self._version = vectorizer, self._version + 1
+            self._coef = self._intercept = None  # new columns: the old coefficients mean nothing
+            self._matrix_cache = []
+            return _rows(matrix)
+        for src, version, matrix in self._matrix_cache:  # validation and test: the same lists every time
+            if version == self._version and same_examples(src, xs):
+                return matrix
+        docs = next((d for src, d in self._doc_cache if same_examples(src, xs)), None)
+        if docs is None:
+            docs = self.texts(xs)
+            self._doc_cache = ([(xs, docs)] + self._doc_cache)[:2]
+        matrix = self._vectorizer.transform(docs).tocsr()
+        self._matrix_cache = ([(xs, self._version, matrix)] + self._matrix_cache)[:2]
+        return matrix
+
+    def predict(self, xs: Sequence[np.ndarray]) -> np.ndarray:
+        if self._vectorizer is None:
+            return np.zeros((len(xs), self.output_dim), np.float32)
+        return super().predict(xs)
+
+    def state_dict(self) -> dict[str, Any]:
+        state = super().state_dict()
+        if self._vectorizer is not None and state.get("fitted"):
+            state["vectorizer"] = vectorizer_state(self._vectorizer)
+            state["chinese"] = bool(self.chinese)
+        return state
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        if not state.get("fitted"):
+            return
+        super().load_state_dict(state)
+        self._scaler = _Identity()
+        self.chinese = bool(state["chinese"])
+        self._vectorizer = vectorizer_from_state(state["vectorizer"], self.chinese, self._ngrams(),
+                                                 self.config.sublinear_tf)
+        self._version += 1
+        self._train_docs = []  # rebuilt from the data if fit() is called again
