@@ -132,7 +132,8 @@ class AutoDLClassifier:
         ----------
         X : array-like, Dataset or path
             One of: a 2-D ``(n, F)`` table (each row becomes a ``(1, 1, F, 1)``
-            tensor); a ``(n, T, R, C, Ch)`` array or a list of 4-D
+            tensor); ``(n, H, W)`` or ``(n, H, W, C)`` images (each becomes a
+            ``(1, H, W, C)`` tensor); a ``(n, T, R, C, Ch)`` array or a list of 4-D
             ``(T, R, C, Ch)`` arrays (shapes may differ: those dimensions are
             variable, ``-1`` in the metadata); one of our :class:`Dataset`
             objects (labels from it); or the path of an AutoDL dataset (its
@@ -357,10 +358,15 @@ def _as_examples(X: Any, where: str) -> list[np.ndarray]:
         raise AutoDLInputError(where, "no examples (expected at least one row)")
     if array.ndim == 2:
         return list(array.reshape(array.shape[0], 1, 1, array.shape[1], 1))
+    if array.ndim == 3:  # (n, H, W) grey images, as the array converter reads them
+        return list(array[:, None, :, :, None])
+    if array.ndim == 4:  # (n, H, W, C) images
+        return list(array[:, None])
     if array.ndim == 5:
         return list(array)
     raise AutoDLInputError(where, f"got a {array.ndim}-D array {array.shape}; expected a 2-D (n, F) table, "
-                                  "a 5-D (n, T, R, C, Ch) array or a list of 4-D (T, R, C, Ch) arrays")
+                                  "(n, H, W) or (n, H, W, C) images, a 5-D (n, T, R, C, Ch) array or a list of "
+                                  "4-D (T, R, C, Ch) arrays")
 
 
 def _labels_from(y: Any, n: int) -> tuple[np.ndarray, np.ndarray]:

@@ -87,7 +87,7 @@ def test_fit_on_our_dataset_object():
     ({}, np.zeros((4, 3)), np.array([0, 1, 1]), "y"),
     ({}, np.zeros((4, 3)), np.array([1, 1, 1, 1]), "y"),
     ({}, np.zeros((4, 3)), None, "y"),
-    ({}, np.zeros((4, 3, 3, 3)), np.array([0, 1, 0, 1]), "X"),
+    ({}, np.zeros((4, 3, 3, 3, 3, 3)), np.array([0, 1, 0, 1]), "X"),
     ({"time_budget": 0}, np.zeros((4, 3)), np.array([0, 1, 0, 1]), "time_budget"),
     ({"time_budget": -1}, np.zeros((4, 3)), np.array([0, 1, 0, 1]), "time_budget"),
     ({"config": {"no_such_field": 1}}, np.zeros((4, 3)), np.array([0, 1, 0, 1]), "no_such_field"),
@@ -141,3 +141,23 @@ def test_fit_on_an_autodl_dataset_path(sample_dataset, tmp_path):
     assert clf.learning_curve_ and "test_nauc" in clf.learning_curve_[0]
     assert sorted((tmp_path / "run").glob("mini1.predict_*"))
     assert (tmp_path / "run" / "start.txt").is_file() and (tmp_path / "run" / "end.txt").is_file()
+
+
+@pytest.mark.parametrize("channels", [None, 3])
+def test_image_arrays_fit_predict_and_reload(tmp_path, channels):
+    """(n, H, W) and (n, H, W, C) arrays are images: the image portfolio trains, saves and reloads."""
+    rng = np.random.default_rng(0)
+    y = np.arange(60) % 3
+    X = rng.normal(0, 0.3, (60, 12, 12)).astype(np.float32)
+    for i, c in enumerate(y):  # a bright bar whose row depends on the class
+        X[i, 2 + 4 * c: 4 + 4 * c, :] += 2.0
+    if channels:
+        X = np.repeat(X[..., None], channels, axis=-1)
+    config = {"holdout_min_examples": 1000}  # no hold-out: keep this quick and deterministic
+    clf = AutoDLClassifier(time_budget=6, seed=0, config=config).fit(X[:45], y[:45])
+    assert clf.domain_ == "image"
+    proba = clf.predict_proba(X[45:])
+    assert proba.shape == (15, 3) and (proba.argmax(1) == y[45:]).mean() > 0.6
+    clf.save(tmp_path / "m")
+    again = AutoDLClassifier.load(tmp_path / "m").predict_proba(X[45:])
+    np.testing.assert_allclose(again, proba, atol=1e-5)
