@@ -1,10 +1,12 @@
 """Run (dataset x method) tasks through ingestion + scoring and write the report files.
 
-Shared by ``run_tabular`` and ``run_vision``. Every row is a protocol number
+Shared by the ``run_*`` scripts. Every row is a protocol number
 (``autodl_solver.challenge.runner.run_challenge``). Each finished run is also
 kept in ``work/runs/<tag>/<dataset>/<method>/row.json``, so a benchmark can be
 run in parts (``--methods baseline1`` now, ``--methods solver`` later) and
-the report merges what exists (``--merge``).
+the report merges what exists (``--merge``), including the rows already in
+``results/<tag>.json`` (runs of an earlier session; a local run of the same
+dataset and method replaces its row). Every row keeps its command and machine.
 """
 from __future__ import annotations
 
@@ -63,11 +65,15 @@ def run_tasks(tag: str, datasets: Sequence[str], methods: Sequence[str], time_bu
             print(f"[bench]   ALC {row['alc']:.4f}  final NAUC {row['final_nauc']:.4f}  "
                   f"first {row['first_prediction_s']:.2f}s", file=sys.stderr, flush=True)
     wanted = set(datasets)
-    rows = []
+    found: dict[tuple[str, str], dict] = {}
+    if merge:
+        # rows recorded earlier (another session, whose work/ folder is gone) count too; local runs win
+        for row in _recorded_rows(RESULTS / f"{tag}.json"):
+            found[(row["dataset"], row["method"])] = row
     for path in sorted(runs_root.glob("*/*/row.json")):
         row = json.loads(path.read_text())
-        if row["dataset"] in wanted and (merge or row["method"] in methods):
-            rows.append(row)
+        found[(row["dataset"], row["method"])] = row
+    rows = [r for r in found.values() if r["dataset"] in wanted and (merge or r["method"] in methods)]
     order = {d: i for i, d in enumerate(datasets)}
     rows.sort(key=lambda r: (order[r["dataset"]], r["method"] != "solver", r["method"]))
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -75,8 +81,8 @@ def run_tasks(tag: str, datasets: Sequence[str], methods: Sequence[str], time_bu
         curves = {r["method"]: r for r in rows if r["dataset"] == name}
         if curves:
             plot_dataset_curves(name, curves, time_budget, RESULTS / f"{tag}_{name}.png")
-    commands = list(dict.fromkeys(r.pop("command", command) for r in rows))
-    machines = [r.pop("machine", None) for r in rows]
+    commands = list(dict.fromkeys(r.get("command", command) for r in rows))
+    machines = [r.get("machine") for r in rows]
     commits: dict[str, list[str]] = {}
     for r, m in zip(rows, machines):
         if m and m.get("git_commit") and m["git_commit"] not in commits.setdefault(r["method"], []):
@@ -90,3 +96,18 @@ def run_tasks(tag: str, datasets: Sequence[str], methods: Sequence[str], time_bu
     print(md)
     return record
 
+
+
+def _recorded_rows(path: Path) -> list[dict]:
+    """Rows of an earlier result file (each keeps its command and machine), or none."""
+    if not path.is_file():
+        return []
+    try:
+        record = json.loads(path.read_text())
+    except ValueError:
+        return []
+    rows = record.get("results") or []
+    for row in rows:  # files written before rows kept their own command and machine
+        row.setdefault("command", record.get("command", ""))
+        row.setdefault("machine", record.get("machine"))
+    return rows

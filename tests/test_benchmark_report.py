@@ -60,3 +60,29 @@ def test_report_merges_runs_kept_per_task(tmp_path, monkeypatch):
     md = (tmp_path / "results" / "tag.md").read_text()
     assert "runs pinned to CPU 0, OMP_NUM_THREADS=1" in md and "| d1 | solver | 0.9000 |" in md
     assert (tmp_path / "results" / "tag_d1.png").is_file()
+
+
+def test_merge_keeps_rows_of_an_earlier_result_file(tmp_path, monkeypatch):
+    """A later session (no work/ folder) adds a method; the rows already recorded stay in the table."""
+    import json
+
+    from benchmarks import protocol_runner
+
+    monkeypatch.setattr(protocol_runner, "WORK", tmp_path / "work")
+    monkeypatch.setattr(protocol_runner, "RESULTS", tmp_path / "results")
+    (tmp_path / "results").mkdir()
+    old = {"dataset": "d1", "method": "baseline1", "alc": 0.5, "final_nauc": 0.5, "first_prediction_s": 0.1,
+           "n_predictions": 1, "timestamps": [0.1], "nauc_scores": [0.5]}
+    machine = {"cpu": "x", "cores": 2, "memory_gib": 1, "gpu": None, "python": "3", "versions": {},
+               "git_commit": "old", "date": "then"}
+    (tmp_path / "results" / "tag.json").write_text(json.dumps({"command": "cmd-old", "machine": machine,
+                                                               "results": [old]}))
+    run = tmp_path / "work" / "runs" / "tag" / "d1" / "solver"
+    run.mkdir(parents=True)
+    new = dict(old, method="solver", alc=0.9, command="cmd-new", machine=dict(machine, git_commit="new"))
+    (run / "row.json").write_text(json.dumps(new))
+    record = protocol_runner.run_tasks("tag", ["d1"], ["solver"], 10.0, build=None, command="x", merge=True, run=False)
+    assert [(r["method"], r["alc"]) for r in record["results"]] == [("solver", 0.9), ("baseline1", 0.5)]
+    assert record["commits"] == {"solver": ["new"], "baseline1": ["old"]}
+    again = protocol_runner.run_tasks("tag", ["d1"], ["solver"], 10.0, build=None, command="x", run=False)
+    assert len(again["results"]) == 2  # rebuilding from its own output is stable
