@@ -49,6 +49,8 @@ _BUILTIN_MODULES = (
     "autodl_solver.domains.speech_cnn",
     "autodl_solver.domains.text_linear",
     "autodl_solver.domains.autonlp_baselines",
+    "autodl_solver.domains.text_fasttext",
+    "autodl_solver.domains.text_embed_linear",
 )
 
 

@@ -235,8 +235,10 @@ class FastTextLearner(Learner):
         out = np.zeros((len(xs), self.output_dim), np.float32)
         if self._model is None or len(xs) == 0:
             return out
-        labels, probs = self._model.predict(self._docs(xs), k=-1, threshold=0.0)
-        for i, (names, values) in enumerate(zip(labels, probs)):
+        for i, doc in enumerate(self._docs(xs)):
+            # one string at a time: fasttext-wheel 0.9.2's list predict (multilinePredict) repeats the
+            # top probability for every label (measured), the single-line predict is right
+            names, values = self._model.predict(doc, k=-1, threshold=0.0)
             for name, value in zip(names, np.asarray(values, np.float64).tolist()):
                 suffix = name[len(LABEL):]
                 if suffix.isdigit() and int(suffix) < self.output_dim:
