@@ -148,9 +148,8 @@ def test_solver_portfolio_per_domain():
     assert [l.name for l in learners] == ["vision_linear", "video_c3d", "video_frames", "video_3d"]
     learners, _ = build_portfolio("solver", SHAPES["speech"])
     assert [l.name for l in learners] == ["speech_linear", "speech_cnn"]
-    for domain in ("text",):  # no learners of its own yet: the generic portfolio
-        learners, engine = build_portfolio("solver", SHAPES[domain])
-        assert [l.name for l in learners] == list(GENERIC_PORTFOLIO), domain
+    learners, _ = build_portfolio("solver", SHAPES["text"])
+    assert [l.name for l in learners] == ["text_linear", "text_fasttext"]
     with pytest.raises(AutoDLInputError, match="domain"):
         solver_portfolio("audio")
 
