@@ -150,6 +150,9 @@ def test_solver_portfolio_per_domain():
     assert [l.name for l in learners] == ["speech_linear", "speech_cnn"]
     learners, _ = build_portfolio("solver", SHAPES["text"])
     assert [l.name for l in learners] == ["text_linear", "text_fasttext"]
+    with pytest.MonkeyPatch.context() as mp:  # a domain whose learners are not registered falls back
+        mp.setitem(SOLVER_PORTFOLIOS, "text", ("no_such_learner",))
+        assert solver_portfolio("text") == list(GENERIC_PORTFOLIO)
     with pytest.raises(AutoDLInputError, match="domain"):
         solver_portfolio("audio")
 
