@@ -25,12 +25,11 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from ..anytime.learner import TrainData
 from ..data.metadata import Metadata
+from .feature_cache import CachedFeatures
 from .registry import register
 from .speech_features import FeatureSpec, clip_statistics, warm_up
 from .tabular_linear import LinearConfig, LinearLearner
-from .vision_input import same_examples
 
 
 @dataclass
@@ -64,7 +63,7 @@ class SpeechLinearConfig(LinearConfig):
 
 
 @register("speech_linear", domains=("speech",), default_config=SpeechLinearConfig)
-class SpeechLinearLearner(LinearLearner):
+class SpeechLinearLearner(CachedFeatures, LinearLearner):
     """Logistic regression on log-mel/MFCC clip statistics (see the module docstring)."""
 
     def __init__(self, metadata: Metadata, config: Optional[SpeechLinearConfig] = None, seed: int = 0) -> None:
@@ -75,36 +74,11 @@ class SpeechLinearLearner(LinearLearner):
         self._max_samples = self.spec.samples(cfg.max_seconds)
         warm_up()  # librosa's numba kernels, off the clock (the protocol does not time __init__)
         self._n_features = None
-        self._in_fit = False
-        self._train_feats: Optional[np.ndarray] = None
-        self._feature_cache: list[tuple[Sequence[np.ndarray], np.ndarray]] = []
 
-    def fit(self, data: TrainData, budget_s: float) -> None:
-        self._in_fit = True
-        try:
-            super().fit(data, budget_s)
-        finally:
-            self._in_fit = False
-
-    def _features(self, xs: Sequence[np.ndarray]) -> np.ndarray:
-        if self._in_fit:
-            # fit() hands the growing training prefix: summarise only the rows not seen yet
-            have = 0 if self._train_feats is None else len(self._train_feats)
-            if self._train_feats is None or len(xs) > have:
-                new = self._summarise(list(xs[have:]))
-                self._train_feats = new if self._train_feats is None else np.concatenate([self._train_feats, new])
-            return self._train_feats[: len(xs)]
-        for src, feats in self._feature_cache:  # validation and test: the same arrays every time
-            if same_examples(src, xs):
-                return feats
-        feats = self._summarise(xs)
-        self._feature_cache = ([(xs, feats)] + self._feature_cache)[:2]
-        return feats
-
-    def _summarise(self, xs: Sequence[np.ndarray]) -> np.ndarray:
+    def _compute(self, xs: Sequence[np.ndarray]) -> np.ndarray:
         return clip_statistics(xs, self.spec, self._max_samples, deltas=bool(self.config.deltas))
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         # the features depend only on the config and the metadata's rate: the linear state is the model
         super().load_state_dict(state)
-        self._train_feats = None  # rebuilt from the data if fit() is called again
+        self.forget_training_features()

@@ -26,14 +26,13 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from ..anytime.learner import TrainData
 from ..data.metadata import Metadata
 from ..errors import AutoDLInputError
+from .feature_cache import CachedFeatures
 from .registry import register
 from .tabular_linear import LinearConfig, LinearLearner
 from .text_vocab import TokenTable, build_table, documents, is_chinese
 from .torch_utils import device, import_torch
-from .vision_input import same_examples
 
 
 @dataclass
@@ -102,7 +101,7 @@ def load_encoder(model_path: Optional[str], max_seq_length: int, dev: Any) -> An
 
 
 @register("text_embed_linear", domains=("text",), default_config=TextEmbedLinearConfig, config_file="text.yaml")
-class TextEmbedLinearLearner(LinearLearner):
+class TextEmbedLinearLearner(CachedFeatures, LinearLearner):
     """Logistic regression on frozen sentence embeddings (see the module docstring)."""
 
     def __init__(self, metadata: Metadata, config: Optional[TextEmbedLinearConfig] = None, seed: int = 0) -> None:
@@ -117,9 +116,6 @@ class TextEmbedLinearLearner(LinearLearner):
         self.table: TokenTable = build_table(metadata)
         self.chinese = is_chinese(self.table)
         self._n_features = self._dim
-        self._in_fit = False
-        self._train_feats = np.zeros((0, self._dim), np.float32)
-        self._feature_cache: list[tuple[Sequence[np.ndarray], np.ndarray]] = []
 
     def texts(self, xs: Sequence[np.ndarray]) -> list[str]:
         """The rebuilt documents of ``xs``, truncated to ``max_tokens`` tokens."""
@@ -136,28 +132,10 @@ class TextEmbedLinearLearner(LinearLearner):
                                       convert_to_numpy=True, show_progress_bar=False)
         return np.nan_to_num(np.asarray(out, np.float32).reshape(len(xs), self._dim))
 
-    def fit(self, data: TrainData, budget_s: float) -> None:
-        self._in_fit = True
-        try:
-            super().fit(data, budget_s)
-        finally:
-            self._in_fit = False
-
-    def _features(self, xs: Sequence[np.ndarray]) -> np.ndarray:
-        if self._in_fit:
-            # fit() hands the growing training prefix: embed only the rows not seen yet
-            if len(xs) > len(self._train_feats):
-                new = self.embed(list(xs[len(self._train_feats):]))
-                self._train_feats = np.concatenate([self._train_feats, new])
-            return self._train_feats[: len(xs)]
-        for src, feats in self._feature_cache:  # validation and test: the engine passes the same lists
-            if same_examples(src, xs):
-                return feats
-        feats = self.embed(xs)
-        self._feature_cache = ([(xs, feats)] + self._feature_cache)[:2]
-        return feats
+    def _compute(self, xs: Sequence[np.ndarray]) -> np.ndarray:
+        return self.embed(xs)
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         super().load_state_dict(state)
         self._n_features = self._dim
-        self._train_feats = np.zeros((0, self._dim), np.float32)  # re-embedded if fit() is called again
+        self.forget_training_features()  # re-embedded if fit() is called again

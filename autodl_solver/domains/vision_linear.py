@@ -22,8 +22,8 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from ..anytime.learner import TrainData
 from ..data.metadata import Metadata
+from .feature_cache import CachedFeatures
 from .registry import register
 from .tabular_linear import LinearConfig, LinearLearner
 from .torch_utils import device, import_torch
@@ -120,7 +120,7 @@ class EmbedLinearConfig(LinearConfig):
 
 
 @register("image_embed_linear", domains=("image",), default_config=EmbedLinearConfig)
-class EmbedLinearLearner(_PlanState, LinearLearner):
+class EmbedLinearLearner(_PlanState, CachedFeatures, LinearLearner):
     """Logistic regression on frozen pretrained EfficientNet-Lite0 features (see the module docstring)."""
 
     def __init__(self, metadata: Metadata, config: Optional[EmbedLinearConfig] = None, seed: int = 0) -> None:
@@ -136,9 +136,6 @@ class EmbedLinearLearner(_PlanState, LinearLearner):
                                                                      cfg.weights_path)
         self._net = trunk.to(self._dev).eval()
         self._plan: Optional[VisionPlan] = None
-        self._in_fit = False
-        self._feature_cache: list[tuple[Sequence[np.ndarray], np.ndarray]] = []
-        self._train_feats = np.zeros((0, self._dim), np.float32)
         self._n_features = self._dim
 
     def _features(self, xs: Sequence[np.ndarray]) -> np.ndarray:
@@ -147,27 +144,9 @@ class EmbedLinearLearner(_PlanState, LinearLearner):
             side = cfg.max_side_cuda if self._dev.type == "cuda" else cfg.max_side
             self._plan = make_plan(self.metadata, xs, max_frames=1, max_side=side, max_side_wide=2 * side,
                                    min_side=cfg.min_side)
-        if self._in_fit:
-            # fit() hands the growing training prefix: embed only the rows not seen yet
-            if len(xs) > len(self._train_feats):
-                new = self._embed(list(xs[len(self._train_feats):]))
-                self._train_feats = np.concatenate([self._train_feats, new])
-            return self._train_feats[: len(xs)]
-        for src, feats in self._feature_cache:  # validation and test: the engine passes the same lists
-            if src is xs and len(feats) == len(xs):
-                return feats
-        feats = self._embed(xs)
-        self._feature_cache = ([(xs, feats)] + self._feature_cache)[:2]
-        return feats
+        return super()._features(xs)
 
-    def fit(self, data: TrainData, budget_s: float) -> None:
-        self._in_fit = True
-        try:
-            super().fit(data, budget_s)
-        finally:
-            self._in_fit = False
-
-    def _embed(self, xs: Sequence[np.ndarray]) -> np.ndarray:
+    def _compute(self, xs: Sequence[np.ndarray]) -> np.ndarray:
         import torch
 
         if len(xs) == 0:
