@@ -15,7 +15,7 @@ from typing import Optional, Sequence
 from .errors import AutoDLError
 
 #: Sub-commands in the order ``--help`` lists them.
-COMMANDS = ("inspect", "convert", "score", "ingest", "run", "submission", "demo")
+COMMANDS = ("inspect", "convert", "score", "ingest", "run", "submission", "demo", "bench", "naml")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -164,14 +164,28 @@ def test_baseline_and_mlp_methods():
         assert engine == BASELINE_ENGINE == {"holdout": False, "gate_on_validation": False, "ensemble": False}
     learners, engine = build_portfolio("mlp", TABULAR)
     assert [l.name for l in learners] == ["tabular_mlp"] and engine == {}
-    assert set(METHODS) == {"solver", "baseline0", "baseline1", "baseline2", "mlp", "autospeech_baseline",
-                            "autonlp_baseline0"}
+    assert set(METHODS) == {"solver", "baseline0", "baseline1", "baseline2", "baseline3", "mlp",
+                            "autospeech_baseline", "autonlp_baseline0", "autonlp_baseline1", "autonlp_baseline2"}
     learners, engine = build_portfolio("autonlp_baseline0", SHAPES["text"])
     assert [l.name for l in learners] == ["autonlp_baseline0"] and engine == BASELINE_ENGINE
     learners, engine = build_portfolio("autospeech_baseline", SHAPES["speech"])
     assert [l.name for l in learners] == ["autospeech_baseline"] and engine == BASELINE_ENGINE
     with pytest.raises(AutoDLInputError, match="runs on speech datasets; this one is image"):
         build_portfolio("autospeech_baseline", SHAPES["image"])
+
+
+def test_baseline3_dispatches_by_domain():
+    from autodl_solver.domains.portfolios import BASELINE3_PORTFOLIOS
+
+    learners, engine = build_portfolio("baseline3", TABULAR)
+    assert [l.name for l in learners] == ["tabular_mlp"] and engine == {}  # the seed: the 2x256 MLP on tables
+    learners, _ = build_portfolio("baseline3", SHAPES["image"])
+    assert [l.name for l in learners] == ["image_cnn"]
+    learners, _ = build_portfolio("baseline3", SHAPES["speech"])
+    assert [l.name for l in learners] == ["speech_linear", "speech_cnn"]
+    learners, _ = build_portfolio("baseline3", SHAPES["text"])
+    registered = set(list_learners())
+    assert [l.name for l in learners] == [n for n in BASELINE3_PORTFOLIOS["text"] if n in registered]
 
 
 def test_build_portfolio_errors_and_overrides():

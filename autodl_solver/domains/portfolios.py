@@ -57,13 +57,43 @@ SOLVER_PORTFOLIOS: dict[str, tuple[str, ...]] = {
 }
 
 
+#: The seed's AutoDL "Baseline 3" (seed §4.4): "a combination of the winner
+#: solutions of AutoCV (kakaobrain), AutoNLP (upwind flys) and AutoSpeech
+#: (PASA NJU), using domain inference [...]. On tabular datasets [...] a fully
+#: connected neural network with 2 hidden layers of 256 neurons." Here each
+#: winner is stood for by the learners of this package that follow its recipe
+#: (``notes/winners.md``): kakaobrain's AutoCLINT = a fine-tuned ResNet-style
+#: CNN on images (``image_cnn``) and per-frame CNN + temporal convolution on
+#: video (``video_frames``); upwind flys = a TF-IDF linear model first, then a
+#: CNN on word vectors (``text_linear``, ``text_cnn``); PASA NJU = logistic
+#: regression on MFCC statistics first, then a CNN on the spectrogram
+#: (``speech_linear``, ``speech_cnn``); the 2x256 MLP on tabular data. None of
+#: the solver's extra learners (frozen embeddings, GBDT, 3-D ResNets).
+BASELINE3_PORTFOLIOS: dict[str, tuple[str, ...]] = {
+    "tabular": ("tabular_mlp",),
+    "image": ("image_cnn",),
+    "video": ("video_frames",),
+    "text": ("text_linear", "text_cnn"),
+    "speech": ("speech_linear", "speech_cnn"),
+}
+
+
+def baseline3_portfolio(domain: str) -> list[str]:
+    """Learner names of the seed's Baseline 3 on ``domain`` (registered ones only, else the generic portfolio)."""
+    return _registered(domain, BASELINE3_PORTFOLIOS)
+
+
 def solver_portfolio(domain: str) -> list[str]:
     """Learner names the solver runs on ``domain`` (registered ones only, else the generic portfolio)."""
+    return _registered(domain, SOLVER_PORTFOLIOS)
+
+
+def _registered(domain: str, portfolios: dict[str, tuple[str, ...]]) -> list[str]:
     from ..errors import AutoDLInputError
     from .registry import list_learners
 
     if domain not in DOMAINS:
         raise AutoDLInputError("domain", f"got {domain!r}, expected one of {DOMAINS}")
     registered = set(list_learners())
-    names = [n for n in SOLVER_PORTFOLIOS.get(domain, ()) if n in registered]
+    names = [n for n in portfolios.get(domain, ()) if n in registered]
     return names or list(GENERIC_PORTFOLIO)

@@ -29,7 +29,8 @@ from ..errors import AutoDLInputError
 from .inference import DOMAINS, infer_domain
 
 #: The methods a user can ask for (``build_portfolio``).
-METHODS = ("solver", "baseline0", "baseline1", "baseline2", "mlp", "autospeech_baseline", "autonlp_baseline0")
+METHODS = ("solver", "baseline0", "baseline1", "baseline2", "baseline3", "mlp", "autospeech_baseline",
+           "autonlp_baseline0", "autonlp_baseline1", "autonlp_baseline2")
 
 #: Engine settings for the seed paper's baselines: no hold-out, every
 #: prediction emitted, no ensembling (they are compared as the paper ran them).
@@ -241,7 +242,11 @@ def build_portfolio(
         seed paper's baseline alone, with :data:`BASELINE_ENGINE`;
         ``"autospeech_baseline"`` / ``"autonlp_baseline0"``: the seed's
         AutoSpeech baseline / AutoNLP Baseline 0 (TF-IDF + SVM), likewise;
-        ``"mlp"``: the 2x256 MLP alone with the normal engine.
+        ``"mlp"``: the 2x256 MLP alone with the normal engine;
+        ``"baseline3"``: the seed's AutoDL Baseline 3, domain inference
+        dispatching to the winner-style learners of each domain (the 2x256
+        MLP on tabular data), with the normal engine; ``"autonlp_baseline1"``
+        / ``"autonlp_baseline2"``: the seed's Kim-CNN AutoNLP baselines.
     metadata : Metadata
         The training set's metadata (its shape decides the domain).
     seed : int
@@ -255,7 +260,7 @@ def build_portfolio(
         The learners, and settings the engine must override (empty for the
         normal engine).
     """
-    from .portfolios import solver_portfolio
+    from .portfolios import baseline3_portfolio, solver_portfolio
 
     if method not in METHODS:
         raise AutoDLInputError("method", f"got {method!r}, expected one of {METHODS}")
@@ -267,6 +272,8 @@ def build_portfolio(
     if method == "solver":
         names = solver_portfolio(infer_domain(metadata))
         engine: dict[str, Any] = {}
+    elif method == "baseline3":
+        names, engine = baseline3_portfolio(infer_domain(metadata)), {}
     elif method == "mlp":
         names, engine = ["tabular_mlp"], {}
     else:
