@@ -52,7 +52,7 @@ SOLVER_PORTFOLIOS: dict[str, tuple[str, ...]] = {
     "tabular": ("tabular_linear", "tabular_gbdt", "tabular_mlp"),
     "image": ("vision_linear", "image_embed_linear", "image_cnn"),
     "video": ("vision_linear", "video_c3d", "video_frames", "video_3d"),
-    "text": ("text_linear", "text_fasttext"),
+    "text": ("text_linear", "text_fasttext", "text_cnn", "text_transformer"),
     "speech": ("speech_linear", "speech_cnn"),
 }
 

@@ -52,6 +52,8 @@ _BUILTIN_MODULES = (
     "autodl_solver.domains.autonlp_baselines",
     "autodl_solver.domains.text_fasttext",
     "autodl_solver.domains.text_embed_linear",
+    "autodl_solver.domains.text_transformer",
+    "autodl_solver.domains.text_cnn",
 )
 
 
