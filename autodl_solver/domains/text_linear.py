@@ -12,9 +12,10 @@ without standardisation (TF-IDF rows are already L2-normalised and centring
 would densify them). DeepWisdom's and the other AutoDL winners' text openers
 were such linear models (``notes/winners.md``). The character n-grams were
 added by measurement (``benchmarks/results/text_features.md``): with the same
-logistic regression, word 1-2-grams alone gave test NAUC 0.796 on O1 and
-0.9954 on fortunes language ID, word + ``char_wb`` 2-4-grams 0.811 and 0.9975
-(spelling, morphology and the letters of each language).
+logistic regression, word 1-2-grams alone gave test NAUC 0.796 on O1, 0.780
+on fortunes categories and 0.9954 on fortunes language ID; word + ``char_wb``
+2-4-grams 0.811, 0.843 and 0.9975 (spelling, morphology and the letters of
+each language), for about 3-5x the vectorising time.
 
 The vectoriser is refitted whenever the rows grow, not kept from the first
 call: fitting it is a pass over the text of the same order of cost as
