@@ -15,6 +15,7 @@ from autodl_solver.anytime.engine import Engine
 from autodl_solver.anytime.learner import Learner
 from autodl_solver.anytime.validation import validation_nauc
 from autodl_solver.data.dataset import ArrayDataset
+from autodl_solver.domains.shapes import available_rows
 from autodl_solver.errors import AutoDLInputError, NoPredictionError
 from autodl_solver.testing import CentroidConfig, CentroidLearner, inject_nan, make_dataset
 
@@ -453,3 +454,40 @@ def test_registry_is_used_when_no_learners_are_given(monkeypatch):
     assert engine.config.holdout is False and engine.config.gate_on_validation is False
     engine.fit(train, 5.0, test)
     assert engine.learning_curve
+
+
+
+class PerfectLearner(Learner):
+    """Knows every label: NAUC 1.0 on the hold-out from its first rows (a saturated hold-out)."""
+
+    name = "perfect"
+
+    def __init__(self, metadata, table):
+        super().__init__(metadata)
+        self.table, self.fits = table, 0
+
+    def fit(self, data, budget_s):
+        data.get(available_rows(data))
+        self.fits += 1
+
+    @property
+    def done(self):
+        return self.fits >= 4
+
+    def predict(self, xs):
+        return np.stack([self.table[x.tobytes()] for x in xs]).astype(np.float32)
+
+    def next_cost_s(self):
+        return 0.01
+
+
+def test_a_saturated_holdout_re_emits_the_same_learner_on_more_rows():
+    """At a validation tie the best learner trained on more rows replaces its earlier self."""
+    train, _, _ = tabular(n_train=400, n_test=10, k=2, seed=8)
+    table = {x.tobytes(): y for x, y in zip(train.take(0, 400)[0], train.labels())}
+    engine = Engine(train.metadata, [PerfectLearner(train.metadata, table)],
+                    config=EngineConfig(first_rows=50, patience=None))
+    engine.fit(train, 20.0)
+    emitted_rows = [point["n_rows"] for point in engine.learning_curve]
+    assert len(emitted_rows) == 4 and emitted_rows == sorted(emitted_rows) and emitted_rows[0] == 50
+    assert all(point["val_score"] == 1.0 for point in engine.learning_curve)

@@ -33,7 +33,11 @@ until no learner can be admitted before the deadline (``False``). One round:
    best only if it beats the previous best by ``min_improvement``, so an
    emitted prediction is never worse on validation than the one before;
    without it (the seed paper's baselines) every successful round's learner
-   becomes the model.
+   becomes the model. One tie counts as better: when the best model is a
+   single learner and its next round, on more training rows, scores at least
+   as well, it is emitted again (a saturated hold-out, NAUC 1.0, cannot rank
+   the later model higher, and the first one would be kept for the rest of
+   the run).
 
 A new best is emitted (``train`` returns) once ``prediction_gap_ratio`` times
 the last test-prediction cost has passed since the previous one, or at once
@@ -160,6 +164,7 @@ class Engine:
         self.best_score: Optional[float] = None
         self.best_learner: Optional[str] = None
         self._best: Optional[Selection] = None
+        self._best_rows: dict[int, int] = {}  # training rows of each best-model member when it became best
         self._version = 0
         self._emitted = 0
         self._last_emit: Optional[float] = None
@@ -542,12 +547,29 @@ class Engine:
         else:
             candidate = self._candidate()
             if self.best_score is not None and candidate.score <= self.best_score + self.config.min_improvement:
-                return False
+                if not self._refreshed_on_more_rows(slot):
+                    return False
+                candidate = Selection(members={slot.index: 1.0}, score=slot.score, mode=self.config.ensemble_blend)
         self._best = candidate
+        self._best_rows = {k: self._slots[k].rows for k in candidate.members}
         self.best_score = float(candidate.score)
         self.best_learner = self._label(candidate)
         self._version += 1
         return True
+
+    def _refreshed_on_more_rows(self, slot: _Slot) -> bool:
+        """Whether ``slot`` alone is the best model and just tied its score after training on more rows.
+
+        A hold-out that saturates (NAUC 1.0 on easy tasks: fortunes language
+        ID reaches 0.9999 on the first 500 documents) can no longer rank the
+        model of a larger training window above the first one, and the first
+        one would be kept for the rest of the run. At a tie the same learner
+        on more rows is the better bet, so it is emitted again.
+        """
+        if self._best is None or set(self._best.members) != {slot.index} or slot.score is None:
+            return False
+        grew = slot.rows > self._best_rows.get(slot.index, slot.rows)
+        return grew and slot.score >= self.best_score  # never worse on validation than the emitted one
 
     def _label(self, selection: Selection) -> str:
         if len(selection.members) == 1:
