@@ -149,7 +149,7 @@ def test_solver_portfolio_per_domain():
     learners, _ = build_portfolio("solver", SHAPES["speech"])
     assert [l.name for l in learners] == ["speech_linear", "speech_cnn"]
     learners, _ = build_portfolio("solver", SHAPES["text"])
-    assert [l.name for l in learners] == ["text_linear", "text_fasttext", "text_cnn", "text_transformer"]
+    assert [l.name for l in learners] == ["text_linear", "text_fasttext", "text_transformer"]
     with pytest.MonkeyPatch.context() as mp:  # a domain whose learners are not registered falls back
         mp.setitem(SOLVER_PORTFOLIOS, "text", ("no_such_learner",))
         assert solver_portfolio("text") == list(GENERIC_PORTFOLIO)

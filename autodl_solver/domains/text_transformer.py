@@ -97,7 +97,7 @@ class TextTransformerConfig:
     warmup_steps: int = 20
     grad_clip: float = 1.0
     bucket_batches: int = 16
-    first_examples: int = 64
+    first_examples: int = 256
     growth: float = 2.0
     max_epochs: float = 4.0
     device: str = "auto"
