@@ -158,3 +158,13 @@ def test_the_packaged_minilm_fine_tunes():
     assert learner._examples > 0
     pred = learner.predict(test.take(0, len(test))[0])
     assert pred.shape == (30, 2) and np.isfinite(pred).all()
+
+
+@pytest.mark.parametrize("bf16", [False, True])
+def test_bfloat16_autocast_can_be_forced_either_way(tiny_model, bf16):
+    train, test, _ = make_dataset("text", n_train=30, n_test=8, output_dim=2, seed=8)
+    learner = TextTransformerLearner(train.metadata, tiny(tiny_model, bf16=bf16))
+    assert learner._bf16 is bf16
+    learner.fit(pool(train), 5.0)
+    pred = learner.predict(test.take(0, len(test))[0])
+    assert pred.dtype == np.float32 and np.isfinite(pred).all()

@@ -82,6 +82,11 @@ class TextTransformerConfig:
         Passes over all training rows after which the learner is done.
     device : str
         ``"auto"``, ``"cpu"`` or ``"cuda"``.
+    bf16 : bool or "auto"
+        Run the encoder under bfloat16 autocast (weights and optimizer stay
+        float32). ``"auto"``: on CUDA GPUs that support it and on CPUs with
+        native bfloat16 instructions (AVX512-BF16 or AMX), where the encoder's
+        matrix products run about 1.3x faster.
     prior_cost_s : float
         ``next_cost_s()`` before anything was measured.
     """
@@ -101,6 +106,7 @@ class TextTransformerConfig:
     growth: float = 2.0
     max_epochs: float = 4.0
     device: str = "auto"
+    bf16: Any = "auto"
     prior_cost_s: float = 20.0
 
 
@@ -140,6 +146,19 @@ def _read_pretrained(path: Path) -> tuple[Any, Any]:
     return tokenizer, encoder
 
 
+def bf16_autocast_ok(dev: Any) -> bool:
+    """Whether bfloat16 autocast is native (fast) on ``dev``."""
+    import torch
+
+    if dev.type == "cuda":
+        return bool(torch.cuda.is_bf16_supported())
+    try:
+        flags = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    return " avx512_bf16" in flags or " amx_bf16" in flags
+
+
 @register("text_transformer", domains=("text",), default_config=TextTransformerConfig)
 class TextTransformerLearner(Learner):
     """A fine-tuned pretrained encoder + linear head (see the module docstring)."""
@@ -154,6 +173,7 @@ class TextTransformerLearner(Learner):
         self.table: TokenTable = build_table(metadata)
         self.chinese = is_chinese(self.table)
         self._dev = device(cfg.device)
+        self._bf16 = bf16_autocast_ok(self._dev) if cfg.bf16 == "auto" else bool(cfg.bf16)
         self.tokenizer, encoder = load_pretrained(cfg.model_path)
         torch.manual_seed(seed)
         hidden = int(encoder.config.hidden_size)
@@ -198,7 +218,11 @@ class TextTransformerLearner(Learner):
         return {"input_ids": input_ids.to(self._dev), "attention_mask": mask.to(self._dev)}
 
     def _logits(self, batch: dict[str, Any]) -> Any:
-        hidden = self.encoder(**batch).last_hidden_state
+        import torch
+
+        with torch.autocast(self._dev.type, dtype=torch.bfloat16, enabled=self._bf16):
+            hidden = self.encoder(**batch).last_hidden_state
+        hidden = hidden.float()  # pooling, head and loss in float32
         mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
         pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
         return self.head(pooled)
