@@ -134,6 +134,22 @@ def test_text_linear_grows_rows_and_truncates():
     assert np.all(np.isfinite(learner.predict(test.take(0, len(test))[0])))
 
 
+def test_text_linear_adds_character_ngrams_after_its_first_fit():
+    train, test, _ = make_dataset("text", n_train=100, n_test=20, seed=6)
+    learner = create("text_linear", train.metadata, config={"first_rows": 30})
+    data = pool(train)
+    learner.fit(data, 5.0)  # the first prediction: words only, for speed
+    assert learner._char_vectorizer is None and "char_vectorizer" not in learner.state_dict()
+    learner.fit(data, 5.0)
+    assert learner._char_vectorizer is not None
+    xs = test.take(0, len(test))[0]
+    np.testing.assert_allclose(round_trip(learner, xs), learner.predict(xs), atol=1e-6)
+    off = create("text_linear", train.metadata, config={"first_rows": 30, "char_wb_ngrams": (0, 0)})
+    off.fit(data, 5.0)
+    off.fit(data, 5.0)
+    assert off._char_vectorizer is None
+
+
 def test_autonlp_cleaning_keeps_letters_and_digits_only():
     from autodl_solver.domains.autonlp_baselines import clean_alphanumeric
 

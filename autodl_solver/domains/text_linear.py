@@ -58,7 +58,9 @@ class TextLinearConfig(LinearConfig):
         and of character n-grams (Chinese).
     char_wb_ngrams : tuple of int
         ``(min_n, max_n)`` of the character n-grams inside word boundaries
-        added to the word n-grams of spaced text (``(0, 0)``: none).
+        added to the word n-grams of spaced text (``(0, 0)``: none), from
+        the second fit on: the first fit is the solver's first prediction,
+        and words alone make it about 3x faster.
     max_char_features : int
         Columns kept by the ``char_wb`` vectoriser.
     max_tokens : int
@@ -204,7 +206,7 @@ class TextLinearLearner(LinearLearner):
                                              vocabulary={"\x00": 0})
                 matrix = vectorizer.fit_transform(docs)
             self._char_vectorizer = None
-            if self._use_char_wb():
+            if self._use_char_wb() and self._rows > 0:  # not in the first fit: see char_wb_ngrams
                 char_vectorizer = make_vectorizer(False, cfg.max_char_features, tuple(cfg.char_wb_ngrams),
                                                   cfg.min_df, cfg.sublinear_tf, analyzer="char_wb")
                 try:
