@@ -17,11 +17,14 @@ uses absolute imports of ``autodl_solver``.
   right shape, is returned (lesson 9).
 
 Settings, in order of precedence: the environment variables
-``AUTODL_SOLVER_METHOD`` / ``AUTODL_SOLVER_SEED``, then the file
-``autodl_solver_config.json`` (keys ``method``, ``seed`` and ``config``, a
-mapping of :class:`~autodl_solver.anytime.config.EngineConfig` overrides)
-beside this file, at the submission root or in the working directory, then
-the defaults (``"solver"``, seed 0).
+``AUTODL_SOLVER_METHOD`` / ``AUTODL_SOLVER_SEED`` / ``AUTODL_SOLVER_PRIOR``,
+then the file ``autodl_solver_config.json`` (keys ``method``, ``seed``,
+``config``, a mapping of :class:`~autodl_solver.anytime.config.EngineConfig`
+overrides, and ``prior``) beside this file, at the submission root or in the
+working directory, then the defaults (``"solver"``, seed 0, no prior).
+A prior is a T-NAML prior file (:mod:`autodl_solver.naml.prior`): it puts
+the learner the transferred controller prefers first and overrides some
+learner config fields (``autodl-solver run --prior FILE``).
 """
 from __future__ import annotations
 
@@ -45,6 +48,7 @@ logger = logging.getLogger("autodl_solver.challenge.model")
 SETTINGS_FILE = "autodl_solver_config.json"
 METHOD_ENV = "AUTODL_SOLVER_METHOD"
 SEED_ENV = "AUTODL_SOLVER_SEED"
+PRIOR_ENV = "AUTODL_SOLVER_PRIOR"
 DEFAULT_METHOD = "solver"
 #: Budget assumed when ``train`` gets no ``remaining_time_budget`` (the official default T).
 DEFAULT_TIME_BUDGET = 1200.0
@@ -79,7 +83,7 @@ def load_settings() -> dict[str, Any]:
     Returns
     -------
     dict
-        ``{"method": str, "seed": int, "config": dict, "source": str}``.
+        ``{"method": str, "seed": int, "config": dict, "prior": str or None, "source": str}``.
 
     Raises
     ------
@@ -87,15 +91,16 @@ def load_settings() -> dict[str, Any]:
         If the settings file is not a JSON object of known keys, or a seed is
         not an integer.
     """
-    settings: dict[str, Any] = {"method": DEFAULT_METHOD, "seed": 0, "config": {}, "source": "defaults"}
+    settings: dict[str, Any] = {"method": DEFAULT_METHOD, "seed": 0, "config": {}, "prior": None,
+                                "source": "defaults"}
     for path in settings_paths():
         if path.is_file():
             try:
                 data = json.loads(path.read_text(encoding="utf-8"))
             except (OSError, json.JSONDecodeError) as exc:
                 raise AutoDLInputError(path, f"expected a JSON object with method/seed/config ({exc})") from None
-            if not isinstance(data, dict) or set(data) - {"method", "seed", "config"}:
-                raise AutoDLInputError(path, "expected a JSON object with only the keys method, seed, config")
+            if not isinstance(data, dict) or set(data) - {"method", "seed", "config", "prior"}:
+                raise AutoDLInputError(path, "expected a JSON object with only the keys method, seed, config, prior")
             settings.update({k: v for k, v in data.items() if v is not None})
             settings["source"] = str(path)
             break
@@ -103,6 +108,10 @@ def load_settings() -> dict[str, Any]:
         settings["method"] = os.environ[METHOD_ENV]
     if os.environ.get(SEED_ENV):
         settings["seed"] = os.environ[SEED_ENV]
+    if os.environ.get(PRIOR_ENV):
+        settings["prior"] = os.environ[PRIOR_ENV]
+    if settings["prior"] is not None and not isinstance(settings["prior"], str):
+        raise AutoDLInputError("prior", f"expected the path of a T-NAML prior file, got {settings['prior']!r}")
     try:
         settings["seed"] = int(settings["seed"])
     except (TypeError, ValueError):
@@ -202,8 +211,17 @@ class Model:
         self.domain = infer_domain(self.metadata)
         warm_up(self.domain)
         config = EngineConfig().update(self.settings["config"])
-        self.engine = Engine(self.metadata, method=self.settings["method"], config=config, seed=self.settings["seed"],
-                             callbacks=[LoggingCallback()])
+        learners = None
+        if self.settings.get("prior"):
+            from autodl_solver.naml.prior import build_prior_portfolio
+
+            built = build_prior_portfolio(self.settings["prior"], self.settings["method"], self.metadata,
+                                          seed=int(config.seed if config.seed is not None else self.settings["seed"]))
+            if built is not None:
+                learners, engine_overrides = built
+                config = config.update(engine_overrides or {})
+        self.engine = Engine(self.metadata, learners, method=self.settings["method"], config=config,
+                             seed=self.settings["seed"], callbacks=[LoggingCallback()])
         logger.info("Model: %s domain, method %s, seed %d (settings from %s)", self.domain,
                     self.settings["method"], self.settings["seed"], self.settings["source"])
         self._deadline_wall: Optional[float] = None

@@ -24,6 +24,9 @@ from typing import Any, Optional
 from ..errors import AutoDLError, AutoDLInputError
 from .ingestion import DEFAULT_TIME_BUDGET, METHOD_ENV, check_time_budget, default_code_dir, find_data_entry
 
+#: Variable naming a T-NAML prior file for our ``model.py`` (``challenge/model.py`` reads it).
+PRIOR_ENV = "AUTODL_SOLVER_PRIOR"
+
 #: Seconds to let ingestion finish its own end (end.txt, copies) after scoring.
 _EXIT_GRACE_S = 30.0
 
@@ -91,7 +94,7 @@ def _clear_previous_run(prediction_dir: Path, score_dir: Path) -> None:
                 entry.unlink()
 
 
-def _child_env(method: Optional[str]) -> dict[str, str]:
+def _child_env(method: Optional[str], prior: Optional[str] = None) -> dict[str, str]:
     env = dict(os.environ)
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     # The child must import this very package, installed or not.
@@ -101,6 +104,10 @@ def _child_env(method: Optional[str]) -> dict[str, str]:
         env[METHOD_ENV] = method
     else:
         env.pop(METHOD_ENV, None)
+    if prior:
+        env[PRIOR_ENV] = str(Path(prior).resolve())  # the child runs in another working directory
+    else:
+        env.pop(PRIOR_ENV, None)
     return env
 
 
@@ -154,6 +161,7 @@ def run_challenge(
     *,
     poll_interval: float = 1.0,
     verbose: bool = True,
+    prior: Optional[str | os.PathLike] = None,
 ) -> dict[str, Any]:
     """Run ingestion (child process) and live scoring (this process) on one dataset.
 
@@ -177,6 +185,9 @@ def run_challenge(
         Seconds between the scorer's looks at the prediction folder.
     verbose : bool
         Print the summary (:func:`format_summary`) on stdout at the end.
+    prior : str or os.PathLike, optional
+        A T-NAML prior file, passed to our ``model.py`` as the
+        ``AUTODL_SOLVER_PRIOR`` variable (checked here first).
 
     Returns
     -------
@@ -195,6 +206,10 @@ def run_challenge(
     from .score_program import run_scoring
 
     time_budget = check_time_budget(time_budget)
+    if prior is not None:
+        from ..naml.prior import read_prior
+
+        read_prior(prior)  # a bad prior is a one-line error now, not a failed ingestion later
     output_dir = Path(output_dir).resolve()
     dataset_dir, solution_dir, task = _prepare_inputs(dataset_dir, output_dir, solution_dir)
     code_dir = Path(code_dir).resolve() if code_dir is not None else default_code_dir()
@@ -213,7 +228,8 @@ def run_challenge(
         f"--code_dir={code_dir}", f"--score_dir={score_dir}", f"--time_budget={time_budget}",
     ]
     with open(log_path, "wb") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=_child_env(method),
+        env = _child_env(method, None if prior is None else os.fspath(prior))
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env,
                                    start_new_session=True)
     scored = False
     try:

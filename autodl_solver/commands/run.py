@@ -1,7 +1,7 @@
 """``autodl-solver run``: ingestion and live scoring together, as on CodaLab.
 
 ``autodl-solver run DATASET [--output_dir O] [--code_dir C] [--time_budget T]
-[--method M] [--solution_dir S]``. DATASET is a folder holding one ``X.data``
+[--method M] [--solution_dir S] [--prior FILE]``. DATASET is a folder holding one ``X.data``
 or the ``X.data`` folder itself (``--dataset_dir`` is a synonym). Prints the
 ALC, the NAUC and time of each prediction; exit status 0 when scoring
 succeeded (a warning line says when ingestion failed or was stopped at the
@@ -35,6 +35,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="method for our model.py (sets AUTODL_SOLVER_METHOD), e.g. solver or a baseline")
     parser.add_argument("--solution_dir", default=None,
                         help="folder of X.solution (default: beside X.data)")
+    parser.add_argument("--prior", default=None, metavar="FILE",
+                        help="T-NAML prior (from `naml transfer --prior-out`) seeding the solver's learners "
+                             "(sets AUTODL_SOLVER_PRIOR)")
     parser.set_defaults(func=main)
 
 
@@ -52,5 +55,5 @@ def main(args: argparse.Namespace) -> int:
         _, data_entry = resolve_dataset(dataset)
         output_dir = Path("autodl_run") / data_entry.name[: -len(".data")]
     run_challenge(dataset, output_dir, code_dir=args.code_dir, time_budget=args.time_budget,
-                  method=args.method, solution_dir=args.solution_dir)
+                  method=args.method, solution_dir=args.solution_dir, prior=args.prior)
     return 0

@@ -1,0 +1,42 @@
+"""Transfer Neural AutoML (T-NAML): a multitask REINFORCE controller that transfers to new tasks.
+
+Public API (imported lazily, so ``import autodl_solver.naml`` does not load torch):
+
+* search space: :func:`load_space`, :class:`SearchSpace`, :class:`Decision`;
+* tasks: :class:`Task`, :func:`text_task`, :func:`image_task`, :func:`synthetic_task`;
+* child model: :func:`train_child`, :class:`ProximalAdagrad`;
+* controller: :class:`Controller`, :class:`ControllerConfig`, :class:`Reinforce`,
+  :class:`TaskNormalizer`, :func:`save_controller`, :func:`load_controller`;
+* searchers: :class:`RandomSearch`, :class:`SingleTaskNAML`, :class:`MultitaskNAML`,
+  :class:`Transfer`, :func:`make_searcher`, :func:`run_search`, :func:`run_trial`;
+* metrics and experiment: :func:`top_n_curves`, :func:`trials_to_reach`, :func:`speedup`,
+  :class:`ExperimentConfig`, :func:`run_experiment`;
+* solver prior: :func:`export_prior`, :func:`read_prior`, :func:`solver_settings`,
+  :func:`build_prior_portfolio`.
+"""
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "space": ("SearchSpace", "Decision", "load_space", "space_from_dict", "default_space_path"),
+    "tasks": ("Task", "text_task", "image_task", "synthetic_task", "text_task_from_docs", "image_task_from_arrays"),
+    "child": ("train_child", "ProximalAdagrad"),
+    "controller": ("Controller", "ControllerConfig", "Reinforce", "TaskNormalizer", "save_controller",
+                   "load_controller"),
+    "searchers": ("Searcher", "Suggestion", "RandomSearch", "SingleTaskNAML", "MultitaskNAML", "Transfer",
+                  "make_searcher"),
+    "trials": ("run_search", "run_trial"),
+    "metrics": ("top_n_curves", "trials_to_reach", "speedup", "plot_curves"),
+    "experiment": ("ExperimentConfig", "run_experiment"),
+    "prior": ("export_prior", "read_prior", "solver_settings", "build_prior_portfolio"),
+}
+_WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        return getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
