@@ -32,9 +32,10 @@ give a prediction fast (AutoDL's ALC weights the first minute heavily; see
   regression; a first prediction in about a second), ``text_fasttext`` (a
   cheap second opinion for the blend) and ``text_transformer`` (MiniLM-L6
   fine-tuned in growing rounds), which carries the final score: on O1 at
-  T = 1200 s its hold-out NAUC climbs from 0.80 at 108 s to 0.87 at 560 s
-  while TF-IDF stops at 0.77 (``benchmarks/results/text_T1200.md``). The word
-  CNN (``text_cnn``) was in the portfolio for that run and is not any more:
+  T = 1200 s its hold-out NAUC climbs from 0.83 at 47 s to 0.88 at 320 s
+  while TF-IDF stops at 0.77 (``benchmarks/results/text_T1200.md``, commit
+  8842367). The word CNN (``text_cnn``) was in the portfolio of an earlier
+  run (commit da24a3b, ALC 0.8424) and is not any more:
   it spent about 40 s of the first 130 s on O1 without ever entering the
   best model (hold-out 0.71 at best, 0.59 on fortunes categories), and that
   time delays the transformer where ALC weighs it most. Earlier candidates
