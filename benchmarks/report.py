@@ -63,19 +63,14 @@ def markdown_table(record: dict) -> str:
             ratio = r["alc"] / r["final_nauc"] if r["final_nauc"] > 0 else float("nan")
             lines.append(f"| {d} | {meth} | {r['alc']:.4f} | {r['final_nauc']:.4f} | "
                          f"{r['first_prediction_s']:.2f} | {r['n_predictions']} | {ratio:.3f} |")
-    ranks = {meth: [] for meth in methods}
-    for d in datasets:
-        present = [meth for meth in methods if (d, meth) in by]
-        order = sorted(present, key=lambda meth: -by[(d, meth)]["alc"])
-        for i, meth in enumerate(order):
-            ranks[meth].append(i + 1)
+    ranks = average_ranks(rows)  # ties share the mean rank, as in the suite report
     lines += ["", "| method | mean ALC | mean final NAUC | mean first prediction (s) | average rank |",
               "|---|---|---|---|---|"]
     for meth in methods:
         rs = [by[(d, meth)] for d in datasets if (d, meth) in by]
         lines.append(f"| {meth} | {np.mean([r['alc'] for r in rs]):.4f} | "
                      f"{np.mean([r['final_nauc'] for r in rs]):.4f} | "
-                     f"{np.mean([r['first_prediction_s'] for r in rs]):.2f} | {np.mean(ranks[meth]):.2f} |")
+                     f"{np.mean([r['first_prediction_s'] for r in rs]):.2f} | {ranks[meth]:.2f} |")
     return "\n".join(lines) + "\n"
 
 
