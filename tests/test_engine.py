@@ -491,3 +491,22 @@ def test_a_saturated_holdout_re_emits_the_same_learner_on_more_rows():
     emitted_rows = [point["n_rows"] for point in engine.learning_curve]
     assert len(emitted_rows) == 4 and emitted_rows == sorted(emitted_rows) and emitted_rows[0] == 50
     assert all(point["val_score"] == 1.0 for point in engine.learning_curve)
+
+
+class _Stalling(PerfectLearner):
+    """Never improves after its first round, never done by itself; asks for a patience of 2."""
+
+    patience = 2
+
+    @property
+    def done(self):
+        return False
+
+
+def test_a_learner_can_ask_for_its_own_patience():
+    train, _, _ = tabular(n_train=200, n_test=10, k=2, seed=9)
+    table = {x.tobytes(): y for x, y in zip(train.take(0, 200)[0], train.labels())}
+    learner = _Stalling(train.metadata, table)
+    engine = Engine(train.metadata, [learner], config=EngineConfig(patience=50, max_rounds=20))
+    engine.fit(train, 20.0)
+    assert learner.fits == 3  # the first round sets its best, two more without a gain retire it

@@ -239,3 +239,11 @@ def test_train_word_vectors():
     assert np.all(np.isfinite(matrix)) and np.any(matrix[0]) and np.any(matrix[2])  # n-gram vector for zebra
     empty, none_found = train_word_vectors(["", "  "], ["dog"], dim=10, epochs=1)
     assert none_found == 0 and not np.any(empty)
+
+
+def test_the_solver_cnn_asks_the_engine_for_a_short_patience():
+    from autodl_solver.domains.registry import create
+
+    train, _, _ = make_dataset("text", n_train=20, n_test=5, output_dim=2)
+    assert create("text_cnn", train.metadata).patience == 3  # it overfits after about 2 epochs
+    assert create("autonlp_baseline1", train.metadata).patience is None  # the engine's own

@@ -517,7 +517,9 @@ class Engine:
             slot.best_own, slot.stall = score, 0
         else:
             slot.stall += 1
-            if self.config.patience is not None and slot.stall >= self.config.patience:
+            own = getattr(slot.learner, "patience", None)
+            patience = own if own is not None else self.config.patience
+            if patience is not None and slot.stall >= patience:
                 slot.retired = True
 
     def _fail(self, slot: _Slot, exc: BaseException) -> None:

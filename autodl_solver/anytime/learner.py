@@ -69,6 +69,10 @@ class Learner(abc.ABC):
     name: ClassVar[str] = ""
     #: Domains the learner accepts (``"any"`` for baselines that take every shape).
     domains: ClassVar[tuple[str, ...]] = ()
+    #: Rounds without a better hold-out score after which the engine retires
+    #: this learner; ``None`` uses the engine's ``patience``. A learner that
+    #: overfits fast (the word CNN) sets a smaller one.
+    patience: Optional[int] = None
 
     def __init__(self, metadata: Metadata, config: Optional[Any] = None, seed: int = 0) -> None:
         self.metadata = metadata

@@ -35,8 +35,9 @@ Schedule: call ``k`` trains ``1, 1, 2, 4, ...`` epochs over the rows the
 engine's window allows (capped at ``max_epochs_per_call``), stopping between
 batches at its budget. ``max_epochs`` counts full-data-equivalent epochs
 (examples processed / training set size); the learner is done when every row
-is in and it reached ``max_epochs`` (or the training loss is ~0, or, with a
-hold-out, ``patience_calls`` calls did not improve its NAUC).
+is in and it reached ``max_epochs`` (or the training loss is ~0). With a
+hold-out, the engine retires it after ``patience_calls`` rounds that did not
+improve its NAUC (the learner's ``patience``).
 """
 from __future__ import annotations
 
@@ -51,7 +52,6 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from ..anytime.learner import Learner, TrainData
-from ..anytime.validation import validation_nauc
 from ..data.metadata import Metadata
 from .autonlp_baselines import clean_alphanumeric
 from .registry import register
@@ -111,7 +111,8 @@ class TextCNNConfig:
     max_epochs_per_call : float
         Cap of the doubling epochs of one call.
     patience_calls : int
-        With a hold-out: done after this many calls without a better NAUC (0: never checked).
+        The engine retires the learner after this many rounds without a better
+        hold-out NAUC (0: the engine's own ``patience``).
     min_train_loss : float
         Done when an epoch's mean training loss falls below this (0: never).
     eval_batch_size : int
@@ -251,15 +252,16 @@ class TextCNNLearner(Learner):
         self._sec_per_example: Optional[float] = None
         self._prep_s = 0.0
         self._vector_s = 0.0
-        self._val_s = 0.0
         self._last_loss = math.inf
-        self._best = -math.inf
-        self._stall = 0
         self._done = False
 
     @property
     def done(self) -> bool:
         return self._done
+
+    @property
+    def patience(self) -> Optional[int]:  # read by the engine (Learner.patience)
+        return int(self.config.patience_calls) if self.config.patience_calls > 0 else None
 
     @property
     def epochs_done(self) -> float:
@@ -330,7 +332,7 @@ class TextCNNLearner(Learner):
         if self._sec_per_example is None:
             return float(self.config.prior_cost_s)
         rows = min(self._n_total, max(self._rows, 2 * self._rows))  # the engine's window doubles
-        return self._sec_per_example * self._next_epochs() * rows + self._val_s + self._prep_s
+        return self._sec_per_example * self._next_epochs() * rows + self._prep_s
 
     def _next_epochs(self) -> float:
         cfg = self.config
@@ -361,13 +363,11 @@ class TextCNNLearner(Learner):
             self._ids_version = self._version
         self._prep_s = max(0.0, time.perf_counter() - start - self._vector_s)
         self._vector_s = 0.0
-        self._train(np.asarray(y, np.float32), self._next_epochs(), deadline - self._val_s)
+        self._train(np.asarray(y, np.float32), self._next_epochs(), deadline)
         self._calls += 1
-        self._check_holdout(data)
         cfg = self.config
         if self._rows >= self._n_total:
-            if self.epochs_done >= cfg.max_epochs - 1e-9 or self._last_loss < cfg.min_train_loss or \
-                    (cfg.patience_calls > 0 and self._stall >= cfg.patience_calls):
+            if self.epochs_done >= cfg.max_epochs - 1e-9 or self._last_loss < cfg.min_train_loss:
                 self._done = True
 
     def _setup(self, data: TrainData) -> None:
@@ -428,19 +428,6 @@ class TextCNNLearner(Learner):
             recent = losses[-max(1, len(usable) // int(cfg.batch_size)):]  # about the last epoch
             self._last_loss = float(np.mean(recent))
 
-    def _check_holdout(self, data: TrainData) -> None:
-        if self.config.patience_calls <= 0 or not getattr(data, "has_holdout", False) \
-                or not hasattr(data, "validation"):
-            return
-        xs, y = data.validation()
-        tic = time.perf_counter()
-        score = validation_nauc(np.asarray(y, np.float32), self.predict(xs))
-        self._val_s = time.perf_counter() - tic
-        if score > self._best + 1e-4:
-            self._best, self._stall = score, 0
-        else:
-            self._stall += 1
-
     # ----------------------------------------------------------- predict
     def _test_ids(self, xs: Sequence[np.ndarray]) -> list[np.ndarray]:
         # the engine passes the same validation and test lists again and again
@@ -478,7 +465,7 @@ class TextCNNLearner(Learner):
                 "output_dim": self.output_dim, "multilabel": bool(self._multilabel), "chinese": bool(self.chinese),
                 "net": cpu_state(self.net), "examples": int(self._examples), "n_total": int(self._n_total),
                 "rows": int(self._rows), "calls": int(self._calls), "done": bool(self._done),
-                "sec_per_example": self._sec_per_example, "best": float(self._best), "stall": int(self._stall),
+                "sec_per_example": self._sec_per_example,
                 "vectors_source": self.vectors_source, "vectors_found": int(self.vectors_found)}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -498,7 +485,6 @@ class TextCNNLearner(Learner):
         self._examples, self._n_total = int(state["examples"]), int(state["n_total"])
         self._rows, self._calls, self._done = int(state["rows"]), int(state["calls"]), bool(state["done"])
         self._sec_per_example = state.get("sec_per_example")
-        self._best, self._stall = float(state["best"]), int(state["stall"])
         self.vectors_source, self.vectors_found = str(state["vectors_source"]), int(state["vectors_found"])
         self._version += 1
         self._train_tokens, self._train_ids, self._pred_cache = [], [], []
