@@ -120,6 +120,12 @@ def test_bad_model_folder_is_a_clear_error(tmp_path):
         TextTransformerLearner(train.metadata, TextTransformerConfig(model_path=str(broken)))
 
 
+def test_a_bad_bf16_setting_is_a_clear_error(tiny_model):
+    train, _, _ = make_dataset("text", n_train=10, n_test=5, output_dim=2)
+    with pytest.raises(AutoDLInputError, match="bf16"):
+        TextTransformerLearner(train.metadata, tiny(tiny_model, bf16="yes"))
+
+
 def test_empty_documents_and_chinese_text(tiny_model):
     from autodl_solver.data.dataset import ArrayDataset
     from autodl_solver.data.metadata import Metadata

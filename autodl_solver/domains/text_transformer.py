@@ -173,7 +173,9 @@ class TextTransformerLearner(Learner):
         self.table: TokenTable = build_table(metadata)
         self.chinese = is_chinese(self.table)
         self._dev = device(cfg.device)
-        self._bf16 = bf16_autocast_ok(self._dev) if cfg.bf16 == "auto" else bool(cfg.bf16)
+        if cfg.bf16 != "auto" and not isinstance(cfg.bf16, bool):
+            raise AutoDLInputError("bf16", f"text_transformer: expected true, false or \"auto\", got {cfg.bf16!r}")
+        self._bf16 = bf16_autocast_ok(self._dev) if cfg.bf16 == "auto" else cfg.bf16
         self.tokenizer, encoder = load_pretrained(cfg.model_path)
         torch.manual_seed(seed)
         hidden = int(encoder.config.hidden_size)
