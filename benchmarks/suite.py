@@ -42,11 +42,6 @@ from .report import plot_dataset_curves, suite_markdown
 #: Where suite files live: ``configs/suites/<name>.yaml`` in the repository.
 SUITES_DIR = Path(__file__).resolve().parents[1] / "configs" / "suites"
 
-#: Methods whose portfolio adapts to every domain (no single learner entry to ask).
-ALL_DOMAIN_METHODS = ("solver", "baseline3")
-#: Methods tied to domains without a learner entry of their own name.
-METHOD_DOMAINS = {"mlp": ("tabular",)}
-
 _FIELDS = {"tag", "time_budget", "datasets", "methods", "description"}
 
 
@@ -155,17 +150,11 @@ def _names(value: Any, path: Path, key: str) -> tuple[str, ...]:
 
 def method_domains(method: str) -> Optional[tuple[str, ...]]:
     """Domains ``method`` accepts (``("any",)`` for all); ``None`` when it is not available here."""
-    from autodl_solver.domains.registry import METHODS, get_entry
+    from autodl_solver.domains.registry import method_domains as registry_domains
 
-    if method not in METHODS:
-        return None
-    if method in ALL_DOMAIN_METHODS:
-        return ("any",)
-    if method in METHOD_DOMAINS:
-        return METHOD_DOMAINS[method]
     try:
-        return tuple(get_entry(method).domains)
-    except AutoDLInputError:  # listed in METHODS, but its learner is not registered (yet)
+        return registry_domains(method)
+    except AutoDLInputError:  # not a method, or listed in METHODS with no registered learner (yet)
         return None
 
 

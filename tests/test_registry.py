@@ -213,3 +213,13 @@ def _learner_domains():
 def test_every_registered_learner_passes_check_learner(name, domain):
     report = check_learner(get_entry(name).cls, domain=domain, budget_s=1.0, n_train=30, n_test=12)
     assert report["passed"] and not report["skipped"]  # every learner supports state_dict
+
+
+def test_method_domains():
+    from autodl_solver.domains.registry import method_domains
+
+    assert method_domains("solver") == method_domains("baseline3") == ("any",)
+    assert method_domains("mlp") == ("tabular",) and method_domains("autonlp_baseline1") == ("text",)
+    assert method_domains("baseline1") == ("any",) and method_domains("autospeech_baseline") == ("speech",)
+    with pytest.raises(AutoDLInputError, match="method"):
+        method_domains("automl")

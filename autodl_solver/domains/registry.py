@@ -228,6 +228,28 @@ def create(name: str, metadata: Metadata, config: Any = None, seed: int = 0) -> 
     return entry.cls(metadata, config=config, seed=seed)
 
 
+#: Methods that dispatch on the inferred domain, so they run on every one.
+_ANY_DOMAIN_METHODS = ("solver", "baseline3")
+
+
+def method_learner(method: str) -> str:
+    """The registered learner a single-learner method runs (``mlp`` is ``tabular_mlp``)."""
+    return "tabular_mlp" if method == "mlp" else method
+
+
+def method_domains(method: str) -> tuple[str, ...]:
+    """Domains ``method`` runs on (``("any",)``: all of them).
+
+    Raises :class:`~autodl_solver.errors.AutoDLInputError` (``"method"``) for
+    an unknown method and (``"learner"``) when its learner is not registered.
+    """
+    if method not in METHODS:
+        raise AutoDLInputError("method", f"got {method!r}, expected one of {METHODS}")
+    if method in _ANY_DOMAIN_METHODS:
+        return ("any",)
+    return tuple(get_entry(method_learner(method)).domains)
+
+
 def build_portfolio(
     method: str,
     metadata: Metadata,
@@ -277,10 +299,10 @@ def build_portfolio(
     elif method == "baseline3":
         names, engine = baseline3_portfolio(infer_domain(metadata)), {}
     elif method == "mlp":
-        names, engine = ["tabular_mlp"], {}
+        names, engine = [method_learner(method)], {}
     else:
         names, engine = [method], dict(BASELINE_ENGINE)
-        accepted, domain = get_entry(method).domains, infer_domain(metadata)
+        accepted, domain = method_domains(method), infer_domain(metadata)
         if "any" not in accepted and domain not in accepted:
             raise AutoDLInputError("method", f"{method!r} runs on {', '.join(accepted)} datasets; this one is {domain}")
     learners = [create(n, metadata, load_config(n, overrides.get(n)), seed=seed) for n in names]
