@@ -208,23 +208,11 @@ def _minilm(docs: list[str], max_seq_length: int) -> np.ndarray:
 
 
 def _fasttext_vectors(train_docs: list[str], vocab: list[str], dim: int, seed: int) -> np.ndarray:
-    """Skipgram vectors trained on the training documents, one per vocabulary token (row 0 = padding)."""
-    import tempfile
+    """Skipgram vectors trained on the training documents, one per vocabulary token (padding and OOV rows zero)."""
+    from ..domains.text_embeddings import train_word_vectors
 
-    import fasttext
-
-    from .._environment import patch_fasttext
-
-    patch_fasttext()
-    with tempfile.TemporaryDirectory() as tmp:
-        corpus = Path(tmp) / "corpus.txt"
-        corpus.write_text("\n".join(d for d in train_docs if d) + "\n", encoding="utf-8")
-        model = fasttext.train_unsupervised(str(corpus), model="skipgram", dim=dim, epoch=5, minCount=1,
-                                            thread=1, verbose=0)  # one thread: deterministic
-    vectors = np.zeros((len(vocab), dim), np.float32)
-    for i, token in enumerate(vocab):
-        if i > OOV:
-            vectors[i] = model.get_word_vector(token)
+    vectors, _ = train_word_vectors(train_docs, vocab, dim, epochs=5, seed=seed, threads=1)  # one thread: deterministic
+    vectors[: OOV + 1] = 0.0
     return vectors
 
 
@@ -287,7 +275,7 @@ def text_task(path: str | os.PathLike, name: Optional[str] = None, cache_dir: Op
     xs, y, split, data = _read_rows(path, max_train, max_valid, max_test, seed)
     max_tokens = int(kwargs.get("max_tokens", 64))
     table = build_table(data.metadata)
-    docs = documents(xs, table, max_tokens=max_tokens)
+    docs = documents(xs, table, max_tokens=max_tokens)  # tokens space-separated (Chinese: one per character)
     task = text_task_from_docs(name, docs, y, split, seed=seed, info={"source": str(path)}, **kwargs)
     if target is not None:
         task.info["cache"] = str(target)
