@@ -1,10 +1,50 @@
-"""Machine and version facts recorded beside every benchmark number."""
+"""Machine and version facts recorded beside every benchmark number.
+
+Besides the machine, every record names the code: ``git_commit`` (short hash
+of ``HEAD``) and ``git_dirty`` (whether ``git status --porcelain`` lists any
+change, tracked or untracked and not ignored), both read in the repository
+that holds this ``benchmarks`` package, wherever the process runs from.
+"""
 from __future__ import annotations
 
 import os
 import platform
 import subprocess
 from datetime import datetime, timezone
+from pathlib import Path
+from typing import Optional
+
+#: The repository checkout holding this ``benchmarks`` package.
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def git_state(repo: Optional[Path] = None) -> dict:
+    """``{"git_commit": short hash or "", "git_dirty": bool or None}`` of the checkout ``repo``.
+
+    Parameters
+    ----------
+    repo : path, optional
+        A folder inside the repository (default :data:`REPO_ROOT`). Git runs
+        there (``cwd=``), not in the process's working directory.
+
+    ``git_dirty`` is ``True`` when ``git status --porcelain`` lists anything
+    (a modified, staged, deleted or untracked-and-not-ignored file), ``False``
+    on a clean tree and ``None`` when it cannot be told (no git, not a
+    checkout).
+    """
+    cwd = str(REPO_ROOT if repo is None else repo)
+
+    def git(*args: str) -> Optional[str]:
+        try:
+            done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=False,
+                                  timeout=60)
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return done.stdout if done.returncode == 0 else None
+
+    commit = (git("rev-parse", "--short", "HEAD") or "").strip()
+    status = git("status", "--porcelain")
+    return {"git_commit": commit, "git_dirty": None if status is None else bool(status.strip())}
 
 
 def _affinity() -> list[int]:
@@ -14,8 +54,11 @@ def _affinity() -> list[int]:
         return list(range(os.cpu_count() or 1))
 
 
-def machine_info() -> dict:
-    """CPU model, core count, memory, GPU (if any), Python and key package versions, git commit."""
+def machine_info(repo: Optional[Path] = None) -> dict:
+    """CPU model, core count, memory, GPU (if any), Python and key package versions, git commit and dirtiness.
+
+    ``repo``: the checkout whose commit is recorded (default :data:`REPO_ROOT`; see :func:`git_state`).
+    """
     cpu = platform.processor()
     try:
         with open("/proc/cpuinfo") as fh:
@@ -45,11 +88,6 @@ def machine_info() -> dict:
             gpu = torch.cuda.get_device_name(0)
     except Exception:  # noqa: BLE001
         pass
-    try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                                check=False).stdout.strip()
-    except OSError:
-        commit = ""
     return {
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "cpu": cpu,
@@ -61,5 +99,5 @@ def machine_info() -> dict:
         "gpu": gpu,
         "python": platform.python_version(),
         "versions": versions,
-        "git_commit": commit,
+        **git_state(repo),
     }

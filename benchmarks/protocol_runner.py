@@ -7,26 +7,87 @@ run in parts (``--methods baseline1`` now, ``--methods solver`` later) and
 the report merges what exists (``--merge``), including the rows already in
 ``results/<tag>.json`` (runs of an earlier session; a local run of the same
 dataset and method replaces its row). Every row keeps its command and machine.
+
+Provenance: every row records the code it ran (``machine.git_commit`` and
+``git_dirty``: uncommitted changes in the checkout) and the engine's
+per-learner summary (``learners``, from the round log the challenge model
+writes to ``<out>/rounds.json`` when ``AUTODL_SOLVER_ROUND_LOG`` names it).
+The runners refuse a dirty checkout (:func:`require_clean_tree`) unless
+``--allow-dirty`` is given, which the rows then record (``allow_dirty``).
 """
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import sys
 from pathlib import Path
-from typing import Callable, Optional, Sequence
+from typing import Callable, Iterator, Mapping, Optional, Sequence
 
+from autodl_solver.errors import AutoDLInputError
 from autodl_solver.utils.atomic import atomic_write_text
 
-from .machine import machine_info
-from .report import markdown_table, plot_dataset_curves, summarise_run
+from .machine import REPO_ROOT, git_state, machine_info
+from .report import learner_failures, markdown_table, plot_dataset_curves, summarise_run
 
 RESULTS = Path(__file__).parent / "results"
 WORK = Path(__file__).parent / "work"
 
+#: Variable naming the JSON round log the challenge model writes (``challenge/model.py``).
+ROUND_LOG_ENV = "AUTODL_SOLVER_ROUND_LOG"
+#: The round log's name inside a run's output folder (``row["round_log"]``).
+ROUND_LOG_NAME = "rounds.json"
+
+#: Help text of every runner's ``--allow-dirty`` flag.
+ALLOW_DIRTY_HELP = ("run even with uncommitted changes in the checkout (recorded in every row as "
+                    "allow_dirty, beside git_dirty)")
+
+
+class DirtyTreeError(AutoDLInputError):
+    """The checkout has uncommitted changes (or cannot be checked) and ``--allow-dirty`` was not given."""
+
+
+def check_clean_tree(allow_dirty: bool = False, repo: Optional[Path] = None) -> dict:
+    """The checkout's :func:`~benchmarks.machine.git_state`; raise :class:`DirtyTreeError` on a dirty tree.
+
+    A benchmark number must name the code that produced it: a commit alone
+    does not when files were changed since. ``allow_dirty`` lets the run go
+    on (the rows then say so); a checkout whose state cannot be read (no git)
+    counts as dirty.
+
+    Parameters
+    ----------
+    allow_dirty : bool
+        ``--allow-dirty`` was given.
+    repo : path, optional
+        The checkout (default the one holding ``benchmarks/``).
+    """
+    state = git_state(repo)
+    if state["git_dirty"] is not False and not allow_dirty:
+        where = REPO_ROOT if repo is None else Path(repo)
+        why = ("has uncommitted changes (git status --porcelain is not empty)" if state["git_dirty"]
+               else "is not a git checkout (or git is missing), so the code of the results cannot be named")
+        raise DirtyTreeError(where, f"the working tree {why}; commit first, or pass --allow-dirty "
+                                    "(recorded in the results)")
+    return state
+
+
+def require_clean_tree(allow_dirty: bool = False, repo: Optional[Path] = None) -> dict:
+    """:func:`check_clean_tree` for a script's ``main``: on a dirty tree, one ``error:`` line on stderr and exit 2.
+
+    Returns the git state when the run may go on. Call it before running
+    anything; report-only modes (rebuilding a report from kept runs) need no check.
+    """
+    try:
+        return check_clean_tree(allow_dirty, repo)
+    except DirtyTreeError as exc:
+        print(f"error: {exc}", file=sys.stderr, flush=True)
+        raise SystemExit(2) from None
+
 
 def run_tasks(tag: str, datasets: Sequence[str], methods: Sequence[str], time_budget: float,
               build: Callable[[str, Path], Optional[Path]], command: str, merge: bool = False,
-              run: bool = True) -> dict:
+              run: bool = True, allow_dirty: bool = False) -> dict:
     """Run every (dataset, method), then write ``results/<tag>.{json,md}`` and one PNG per dataset.
 
     Parameters
@@ -45,6 +106,8 @@ def run_tasks(tag: str, datasets: Sequence[str], methods: Sequence[str], time_bu
         Also report earlier runs of this tag kept under ``work/runs/<tag>`` (other methods/datasets).
     run : bool
         ``False`` runs nothing and only rebuilds the report from the kept runs (implies ``merge``).
+    allow_dirty : bool
+        Recorded in every new row (the caller checked the tree with :func:`require_clean_tree`).
     """
     runs_root = WORK / "runs" / tag
     merge = merge or not run
@@ -55,9 +118,10 @@ def run_tasks(tag: str, datasets: Sequence[str], methods: Sequence[str], time_bu
             continue
         for method in methods:
             print(f"[bench] {name} / {method} (T={time_budget:g}s)", file=sys.stderr, flush=True)
-            row = run_one(name, method, dataset_dir, runs_root / name / method, time_budget, command)
+            row = run_one(name, method, dataset_dir, runs_root / name / method, time_budget, command,
+                          allow_dirty=allow_dirty)
             print(f"[bench]   ALC {row['alc']:.4f}  final NAUC {row['final_nauc']:.4f}  "
-                  f"first {row['first_prediction_s']:.2f}s", file=sys.stderr, flush=True)
+                  f"first {row['first_prediction_s']:.2f}s{learner_failures(row)}", file=sys.stderr, flush=True)
     wanted = set(datasets)
     found: dict[tuple[str, str], dict] = {}
     if merge:
@@ -92,7 +156,8 @@ def run_tasks(tag: str, datasets: Sequence[str], methods: Sequence[str], time_bu
 
 
 def run_one(dataset: str, method: str, dataset_dir: Path, out: Path, time_budget: float, command: str,
-            verbose: bool = True, machine: Optional[dict] = None) -> dict:
+            verbose: bool = True, machine: Optional[dict] = None, allow_dirty: bool = False,
+            env: Optional[Mapping[str, str]] = None) -> dict:
     """Run one (dataset, method) through ingestion + scoring; keep its row in ``out/row.json`` and return it.
 
     Parameters
@@ -102,7 +167,8 @@ def run_one(dataset: str, method: str, dataset_dir: Path, out: Path, time_budget
     dataset_dir : path
         The dataset folder (holding one ``X.data``).
     out : path
-        The run's output folder (predictions, scores, ingestion log, ``row.json``).
+        The run's output folder (predictions, scores, ingestion log,
+        ``rounds.json``, ``row.json``).
     time_budget : float
         T of the run (seconds).
     command : str
@@ -111,20 +177,86 @@ def run_one(dataset: str, method: str, dataset_dir: Path, out: Path, time_budget
         Print the run's summary on stdout.
     machine : dict, optional
         :func:`machine_info` of this machine, read by the caller (saves this
-        process importing every package to read its version); the date and
-        commit are read afresh.
+        process importing every package to read its version); the date,
+        commit and dirtiness are read afresh.
+    allow_dirty : bool
+        Recorded in the row (``allow_dirty``, beside ``git_dirty``).
+    env : mapping, optional
+        Extra environment variables of the run's ingestion process (set in
+        ``os.environ`` around the run, then restored; ``run_challenge``
+        copies ``os.environ`` into the child). ``AUTODL_SOLVER_ROUND_LOG``
+        is always set, to ``out/rounds.json``.
+
+    Returns
+    -------
+    dict
+        :func:`~benchmarks.report.summarise_run`'s row plus ``ingestion_success``,
+        ``killed``, ``ingestion_error``, ``command``, ``machine``, ``git_dirty``, ``allow_dirty``,
+        ``round_log`` (``"rounds.json"``, relative to ``out``), ``learners``
+        (the round log's per-learner summary, or ``None`` when the run wrote
+        none) and ``device`` (the round log's, or ``None``).
     """
-    from autodl_solver.challenge.runner import run_challenge
+    from autodl_solver.challenge import runner
 
     machine = _machine(machine)  # before the run: the commit whose code the run imports
-    result = run_challenge(dataset_dir, out, time_budget=time_budget, method=method, verbose=verbose)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    round_log = out / ROUND_LOG_NAME
+    if round_log.exists():
+        round_log.unlink()  # a previous run's log must not stand for this one
+    child_env = {**(env or {}), ROUND_LOG_ENV: str(round_log.resolve())}
+    with environment(child_env):
+        result = runner.run_challenge(dataset_dir, out, time_budget=time_budget, method=method, verbose=verbose)
     row = summarise_run(dataset, method, Path(result["score_dir"]))
     row["ingestion_success"] = bool(result["ingestion_success"])
     row["killed"] = bool(result["killed"])  # stopped at T (normal for a method that uses all of it)
+    row["ingestion_error"] = result.get("error")  # run_challenge's account of a failed ingestion, if any
     row["command"] = command
     row["machine"] = machine
-    atomic_write_text(Path(out) / "row.json", json.dumps(row, indent=2))
+    row["git_dirty"] = machine.get("git_dirty")
+    row["allow_dirty"] = bool(allow_dirty)
+    log = read_round_log(round_log)
+    row["round_log"] = ROUND_LOG_NAME
+    row["learners"] = _learner_list(log)
+    row["device"] = log.get("device") if log else None
+    atomic_write_text(out / "row.json", json.dumps(row, indent=2))
     return row
+
+
+@contextlib.contextmanager
+def environment(values: Mapping[str, Optional[str]]) -> Iterator[None]:
+    """Set (``None``: remove) environment variables for a block, restoring the old values after it."""
+    saved = {key: os.environ.get(key) for key in values}
+    try:
+        for key, value in values.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = str(value)
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def read_round_log(path: Path) -> Optional[dict]:
+    """The JSON round log of a run (a dict), or ``None`` when it is missing or does not parse."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _learner_list(log: Optional[dict]) -> Optional[list]:
+    """The round log's ``learners`` list (entries that are not mappings dropped), or ``None``."""
+    learners = (log or {}).get("learners")
+    if not isinstance(learners, list):
+        return None
+    return [entry for entry in learners if isinstance(entry, dict)]
 
 
 _MACHINE: dict = {}
@@ -134,10 +266,9 @@ def _machine(known: Optional[dict] = None) -> dict:
     """:func:`machine_info` with its costly part (package versions: TensorFlow's import) read once per process.
 
     ``known`` (the caller's :func:`machine_info` of this machine) stands for
-    that part. The date and the git commit are read afresh on every call: a
-    long benchmark may span a commit.
+    that part. The date, the git commit and whether the tree is dirty are
+    read afresh on every call: a long benchmark may span a commit.
     """
-    import subprocess
     from datetime import datetime, timezone
 
     if not _MACHINE:
@@ -145,12 +276,7 @@ def _machine(known: Optional[dict] = None) -> dict:
             _MACHINE.update(machine_info())
             return dict(_MACHINE)
         _MACHINE.update(known)
-    try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                                check=False).stdout.strip()
-    except OSError:
-        commit = ""
-    return {**_MACHINE, "git_commit": commit, "date": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    return {**_MACHINE, **git_state(), "date": datetime.now(timezone.utc).isoformat(timespec="seconds")}
 
 
 def recorded_rows(path: Path) -> list[dict]:

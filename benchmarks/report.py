@@ -25,6 +25,45 @@ def summarise_run(dataset: str, method: str, score_dir: Path) -> dict:
     }
 
 
+#: Characters of a learner's error kept in a report's flag.
+ERROR_CHARS = 60
+
+
+def learner_failures(row: dict) -> str:
+    """`` (learner X failed: <error>)`` for each learner of the row's round log that failed, else ``""``.
+
+    Tells a weak row (every learner ran, the scores are low) from a crashed
+    one (a learner raised). ``row["learners"]`` is the round log's summary
+    (``None`` or absent when the run wrote no log); missing keys are fine.
+    """
+    flags = []
+    for learner in row.get("learners") or ():
+        if not isinstance(learner, dict) or not learner.get("failed"):
+            continue
+        error = " ".join(str(learner.get("error") or "unknown error").split())
+        if len(error) > ERROR_CHARS:
+            error = error[: ERROR_CHARS - 3] + "..."
+        flags.append(f" (learner {learner.get('name', '?')} failed: {error})")
+    return "".join(flags).replace("|", "/")  # a pipe would split the markdown cell
+
+
+def _code(m: dict) -> str:
+    """``commit abc`` plus `` (uncommitted changes)`` when the tree was dirty."""
+    text = f"commit {m.get('git_commit') or '?'}"
+    if m.get("git_dirty"):
+        text += " (uncommitted changes, run with --allow-dirty)"
+    return text
+
+
+def _dirty_rows(rows: Sequence[dict]) -> list[str]:
+    """A report line naming the rows run on a checkout with uncommitted changes (``--allow-dirty``), if any."""
+    dirty = [f"{r['dataset']} / {r['method']}" for r in rows
+             if r.get("git_dirty", (r.get("machine") or {}).get("git_dirty"))]
+    if not dirty:
+        return []
+    return [f"Run with uncommitted changes in the checkout (--allow-dirty): {', '.join(dirty)}  "]
+
+
 def _pinning(m: dict) -> str:
     used = m.get("cpus_used")
     if not used or len(used) == m.get("cores"):
@@ -46,10 +85,11 @@ def markdown_table(record: dict) -> str:
         f"Command: `{record['command']}`  ",
         f"Machine: {m['cpu']}, {m['cores']} cores{_pinning(m)}, {m['memory_gib']} GiB, GPU: {m['gpu'] or 'none'}; "
         f"Python {m['python']}; {', '.join(f'{k} {v}' for k, v in m['versions'].items())}; "
-        f"commit {m['git_commit']}; {m['date']}  ",
+        f"{_code(m)}; {m['date']}  ",
         *([f"Code per method (runs done in parts): "
            f"{'; '.join(f'{k} {chr(44).join(v)}' for k, v in record['commits'].items())}  "]
           if len({c for v in (record.get("commits") or {}).values() for c in v}) > 1 else []),
+        *_dirty_rows(rows),
         f"Time budget T = {record['time_budget']:g} s per run, through ingestion + scoring (t0 = 60 s).",
         "",
         "| dataset | method | ALC | final NAUC | first prediction (s) | predictions | ALC / final NAUC |",
@@ -61,7 +101,7 @@ def markdown_table(record: dict) -> str:
             if r is None:
                 continue
             ratio = r["alc"] / r["final_nauc"] if r["final_nauc"] > 0 else float("nan")
-            lines.append(f"| {d} | {meth} | {r['alc']:.4f} | {r['final_nauc']:.4f} | "
+            lines.append(f"| {d} | {meth}{learner_failures(r)} | {r['alc']:.4f} | {r['final_nauc']:.4f} | "
                          f"{r['first_prediction_s']:.2f} | {r['n_predictions']} | {ratio:.3f} |")
     ranks = average_ranks(rows)  # ties share the mean rank, as in the suite report
     lines += ["", "| method | mean ALC | mean final NAUC | mean first prediction (s) | average rank |",
@@ -118,7 +158,7 @@ def average_ranks(rows: Sequence[dict]) -> dict[str, float]:
 def _machine_line(m: dict) -> str:
     return (f"Machine: {m['cpu']}, {m['cores']} cores{_pinning(m)}, {m['memory_gib']} GiB, GPU: {m['gpu'] or 'none'}; "
             f"Python {m['python']}; {', '.join(f'{k} {v}' for k, v in m['versions'].items())}; "
-            f"commit {m['git_commit']}; {m['date']}  ")
+            f"{_code(m)}; {m['date']}  ")
 
 
 def suite_markdown(record: dict) -> str:
@@ -145,6 +185,7 @@ def suite_markdown(record: dict) -> str:
     if len({c for v in commits.values() for c in v}) > 1:
         lines.append("Code per method (runs done in parts): "
                      + "; ".join(f"{k} {','.join(v)}" for k, v in commits.items()) + "  ")
+    lines += _dirty_rows(rows)
     lines.append(f"Time budget T = {record['time_budget']:g} s per run, through the project's ingestion + scoring "
                  "(t0 = 60 s)" + (f"; suite wall time {record['wall_s'] / 60:.1f} min." if record.get("wall_s")
                                   else "."))
@@ -183,6 +224,7 @@ def suite_markdown(record: dict) -> str:
                         flag = " (no prediction within T)"
                     elif not r.get("ingestion_success", True) and not r.get("killed", True):
                         flag = " (ingestion failed)"
+                    flag += learner_failures(r)
                     lines.append(f"| {d} | {m}{flag} | {r['alc']:.4f} | {r['final_nauc']:.4f} | "
                                  f"{r['first_prediction_s']:.2f} | {r['n_predictions']} |")
     for title, key in (("Skipped", "skipped"), ("Failed", "failed")):

@@ -15,7 +15,7 @@ import argparse
 import sys
 
 from . import tabular_datasets
-from .protocol_runner import run_tasks
+from .protocol_runner import ALLOW_DIRTY_HELP, require_clean_tree, run_tasks
 
 
 def main(argv=None) -> int:
@@ -26,11 +26,14 @@ def main(argv=None) -> int:
     p.add_argument("--tag", default=None, help="result file stem (default tabular_T<budget>)")
     p.add_argument("--merge", action="store_true", help="also report earlier runs of this tag (other methods)")
     p.add_argument("--report", action="store_true", help="run nothing; rebuild the report from the kept runs")
+    p.add_argument("--allow-dirty", dest="allow_dirty", action="store_true", help=ALLOW_DIRTY_HELP)
     args = p.parse_args(argv)
+    if not args.report:
+        require_clean_tree(args.allow_dirty)  # exits 2 with one line on a checkout with uncommitted changes
     tag = args.tag or f"tabular_T{int(args.time_budget)}"
     command = "python -m benchmarks.run_tabular " + " ".join(sys.argv[1:] if argv is None else argv)
     run_tasks(tag, args.datasets, args.methods, args.time_budget, tabular_datasets.build, command.strip(),
-              merge=args.merge, run=not args.report)
+              merge=args.merge, run=not args.report, allow_dirty=args.allow_dirty)
     return 0
 
 

@@ -37,7 +37,7 @@ from autodl_solver.utils.executors import Executor, wait_any
 from .datasets import DATASETS, DatasetSpec
 from .machine import machine_info
 from .protocol_runner import RESULTS, WORK, recorded_rows, run_one
-from .report import plot_dataset_curves, suite_markdown
+from .report import learner_failures, plot_dataset_curves, suite_markdown
 
 #: Where suite files live: ``configs/suites/<name>.yaml`` in the repository.
 SUITES_DIR = Path(__file__).resolve().parents[1] / "configs" / "suites"
@@ -199,12 +199,12 @@ def expand_tasks(suite: Suite, registry: Optional[dict[str, DatasetSpec]] = None
 
 
 def run_task(dataset: str, domain: str, method: str, dataset_dir: str, out_dir: str, time_budget: float,
-             command: str, machine: Optional[dict] = None, host: str = "") -> dict:
+             command: str, machine: Optional[dict] = None, host: str = "", allow_dirty: bool = False) -> dict:
     """One task of a suite, in a worker: run_challenge, keep ``row.json``, return the row.
 
     ``machine`` is the parent's :func:`~benchmarks.machine.machine_info`, used
     when this worker runs on the parent's host ``host`` (a Ray worker on
-    another node reads its own). Never raises: an error comes back as
+    another node reads its own). ``allow_dirty`` is recorded in the row. Never raises: an error comes back as
     ``{"dataset", "method", "error"}`` so that one broken run does not stop the suite.
     """
     import platform
@@ -212,7 +212,7 @@ def run_task(dataset: str, domain: str, method: str, dataset_dir: str, out_dir: 
     known = machine if host and host == platform.node() else None
     try:
         row = run_one(dataset, method, Path(dataset_dir), Path(out_dir), time_budget, command, verbose=False,
-                      machine=known)
+                      machine=known, allow_dirty=allow_dirty)
     except Exception as exc:  # noqa: BLE001 - reported in the suite's notes
         return {"dataset": dataset, "domain": domain, "method": method, "error": f"{type(exc).__name__}: {exc}"}
     row["domain"] = domain
@@ -229,7 +229,7 @@ def run_suite(suite: Suite, executor: Optional[Executor], *, time_budget: Option
               datasets: Optional[Sequence[str]] = None, methods: Optional[Sequence[str]] = None,
               registry: Optional[dict[str, DatasetSpec]] = None, results_dir: Path = RESULTS,
               work_dir: Path = WORK, command: str = "", report_only: bool = False,
-              log: Callable[[str], None] = _stderr) -> dict:
+              log: Callable[[str], None] = _stderr, allow_dirty: bool = False) -> dict:
     """Run a suite (or only report its kept runs) and write ``<tag>.json``, ``<tag>.md`` and the PNGs.
 
     Parameters
@@ -255,6 +255,10 @@ def run_suite(suite: Suite, executor: Optional[Executor], *, time_budget: Option
         Run nothing; report the runs kept under ``work_dir/runs/<tag>``.
     log : callable
         Receives the progress lines.
+    allow_dirty : bool
+        Recorded in every new row: the caller let the suite run on a checkout
+        with uncommitted changes (``bench --allow-dirty``; the check itself is
+        :func:`benchmarks.protocol_runner.check_clean_tree`, done by the caller).
 
     Returns
     -------
@@ -282,7 +286,7 @@ def run_suite(suite: Suite, executor: Optional[Executor], *, time_budget: Option
             if paths[name] is None:
                 skipped.append(f"dataset {name}: its offline source is not available here; skipped")
         tasks = [t for t in plan.tasks if paths.get(t.dataset) is not None]
-        failed = _run_tasks(tasks, paths, executor, runs_root, budget, command, log)
+        failed = _run_tasks(tasks, paths, executor, runs_root, budget, command, log, allow_dirty)
     rows = _kept_rows(runs_root, results_dir / f"{tag}.json", plan.tasks)
     machines = [r.get("machine") for r in rows if r.get("machine")]
     commits: dict[str, list[str]] = {}
@@ -302,7 +306,7 @@ def run_suite(suite: Suite, executor: Optional[Executor], *, time_budget: Option
 
 
 def _run_tasks(tasks: list[Task], paths: dict[str, Optional[Path]], executor: Executor, runs_root: Path,
-               budget: float, command: str, log: Callable[[str], None]) -> list[str]:
+               budget: float, command: str, log: Callable[[str], None], allow_dirty: bool = False) -> list[str]:
     """Run the tasks, at most ``executor.max_workers`` at once, logging each start and end; the failure notes."""
     import platform
 
@@ -317,7 +321,7 @@ def _run_tasks(tasks: list[Task], paths: dict[str, Optional[Path]], executor: Ex
             log(f"[bench] {next_index + 1}/{total} start  {t.dataset} / {t.method} (T={budget:g}s)")
             kwargs = dict(dataset=t.dataset, domain=t.domain, method=t.method, dataset_dir=str(paths[t.dataset]),
                           out_dir=str((runs_root / t.dataset / t.method).resolve()), time_budget=budget,
-                          command=command, machine=machine, host=platform.node())
+                          command=command, machine=machine, host=platform.node(), allow_dirty=allow_dirty)
             pending[executor.submit(run_task, **kwargs)] = next_index
             next_index += 1
         done, _ = wait_any(list(pending))
@@ -336,7 +340,7 @@ def _run_tasks(tasks: list[Task], paths: dict[str, Optional[Path]], executor: Ex
                     f"[{finished}/{total} done, {elapsed:.0f}s]")
             else:
                 log(f"[bench] {i + 1}/{total} done   {t.dataset} / {t.method}: ALC {row['alc']:.4f}, final NAUC "
-                    f"{row['final_nauc']:.4f}, first {row['first_prediction_s']:.2f}s "
+                    f"{row['final_nauc']:.4f}, first {row['first_prediction_s']:.2f}s{learner_failures(row)} "
                     f"[{finished}/{total} done, {elapsed:.0f}s]")
     return failed
 

@@ -2,7 +2,9 @@
 
 ``autodl-solver bench --suite quick [--executor local|ray|serial] [--address A]
 [--workers N] [--time_budget T] [--methods ...] [--datasets ...]
-[--report-only] [--out DIR]``. The suites (``configs/suites/<name>.yaml``) and
+[--report-only] [--out DIR] [--allow-dirty]``. A run (not ``--report-only``)
+refuses a checkout with uncommitted changes in one error line (exit status 2)
+unless ``--allow-dirty`` is given, which every row then records. The suites (``configs/suites/<name>.yaml``) and
 the runner (``benchmarks/suite.py``) live in the repository checkout, not in
 the installed package: the command finds them beside the package
 (``Path(autodl_solver.__file__).parents[1]``) and says so in one error line
@@ -49,6 +51,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="run nothing; rebuild the report from the kept runs")
     parser.add_argument("--out", default=None,
                         help="folder of the report files (default benchmarks/results in the checkout)")
+    parser.add_argument("--allow-dirty", dest="allow_dirty", action="store_true",
+                        help="run even with uncommitted changes in the checkout (recorded in every row as "
+                             "allow_dirty, beside git_dirty)")
     parser.set_defaults(func=main)
 
 
@@ -63,10 +68,12 @@ def main(args: argparse.Namespace) -> int:
     if str(root) not in sys.path:
         # Spawned and Ray workers inherit sys.path, so they import benchmarks.suite the same way.
         sys.path.insert(0, str(root))
-    from benchmarks.protocol_runner import RESULTS
+    from benchmarks.protocol_runner import RESULTS, check_clean_tree
     from benchmarks.suite import load_suite, run_suite
 
     suite = load_suite(args.suite)
+    if not args.report_only:
+        check_clean_tree(args.allow_dirty)  # a dirty checkout: one error line, exit status 2
     if args.time_budget is not None and not args.time_budget > 0:
         raise AutoDLInputError("--time_budget", f"expected a positive number of seconds, got {args.time_budget:g}")
     command = _command_line(args)
@@ -79,7 +86,7 @@ def main(args: argparse.Namespace) -> int:
         with make_executor(args.executor, max_workers=args.workers, address=args.address) as executor:
             print(f"[bench] suite {suite.name} ({suite.path}): executor {args.executor}, "
                   f"{executor.max_workers} worker(s)", file=sys.stderr, flush=True)
-            record = run_suite(suite, executor, **common)
+            record = run_suite(suite, executor, allow_dirty=args.allow_dirty, **common)
     from benchmarks.report import suite_markdown
 
     print(suite_markdown(record), end="")
@@ -99,6 +106,8 @@ def _command_line(args: argparse.Namespace) -> str:
             parts += [flag, *values]
     if args.report_only:
         parts.append("--report-only")
+    if getattr(args, "allow_dirty", False):
+        parts.append("--allow-dirty")
     if args.out:
         parts += ["--out", str(args.out)]
     return " ".join(shlex.quote(p) for p in parts)
