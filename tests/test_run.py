@@ -81,9 +81,10 @@ def test_run_stops_a_slow_model_at_the_budget(tiny, tmp_path, capsys):
 @pytest.mark.slow
 def test_run_reports_a_failed_ingestion_and_still_scores(tiny, tmp_path, capsys):
     out = tmp_path / "run"
-    status, lines, _ = _run(capsys, tiny["root"], "--output_dir", out, "--code_dir", MODELS / "crash",
-                            "--time_budget", "60")
-    assert status == 0
+    status, lines, err = _run(capsys, tiny["root"], "--output_dir", out, "--code_dir", MODELS / "crash",
+                              "--time_budget", "60")
+    assert status == 1  # a failed ingestion is a failed run, with its cause on stderr
+    assert len(err) == 1 and err[0].startswith("error: ingestion failed: ") and "fixture crash in train" in err[0]
     assert any(line.startswith("warning: ingestion failed") for line in lines)
     assert len(_scores(out / "scores")["nauc_scores"]) == 1
     assert "fixture crash in train" in (out / "ingestion.log").read_text()

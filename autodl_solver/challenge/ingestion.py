@@ -22,8 +22,22 @@ Differences that do not change what a model or the scorer sees: every file
 is written atomically (the official appends to ``start.txt`` in place), the
 model gets our :class:`~autodl_solver.data.metadata.Metadata` (which answers
 the official ``AutoDLMetadata`` methods), and bad input (no or several
-``*.data``, a non-positive budget) is a one-line
+``*.data``, a dataset name starting with ``.``, ``--output_dir`` naming a
+file, a non-positive budget) is a one-line
 :class:`~autodl_solver.errors.AutoDLInputError` instead of a traceback.
+
+Data errors are caught before the model is built: every record is read once
+(:func:`~autodl_solver.data.verify.verify_dataset`: CRC, parse, shape and
+counts against the metadata, images decoded when the record files total at
+most :data:`FULL_DECODE_BYTES`), so a truncated, bit-flipped or empty record
+file, a wrong ``sample_count`` or a shape that does not match the records is
+one ``error: <file>: ...`` line and exit status 2, not an all-zero run.
+During the loop every exception logged at ERROR level (the model's own
+``logger.exception`` included) is recorded: a data error found then (an
+:class:`~autodl_solver.errors.AutoDLInputError`, TensorFlow's
+``DataLossError``) also ends with exit status 2, any other logged failure
+with exit status 1 and an ``error: ingestion failed: ...`` line on stderr,
+after ``end.txt`` is written.
 
 Run it as ``python -m autodl_solver.challenge.ingestion --dataset_dir=...
 --output_dir=... --code_dir=... [--score_dir=...] [--time_budget=...]`` or
@@ -54,6 +68,10 @@ INIT_TIME_BUDGET = 20 * 60
 DEFAULT_TIME_BUDGET = 1200
 #: Environment variable that tells our own model.py which method to run.
 METHOD_ENV = "AUTODL_SOLVER_METHOD"
+#: Record files up to this total size get every image decoded by the data check before the run.
+FULL_DECODE_BYTES = 64 * 2**20
+#: Names of TensorFlow exceptions that mean the records themselves are bad.
+_TF_DATA_ERRORS = {"DataLossError", "InvalidArgumentError"}
 
 logger = logging.getLogger("autodl_solver.ingestion")
 
@@ -97,7 +115,65 @@ def find_data_entry(dataset_dir: str | os.PathLike) -> str:
         raise AutoDLInputError(
             dataset_dir, f"expected exactly one '*.data' dataset, found {len(names)} ({found})"
         )
+    from ..data.verify import check_dataset_name
+
+    check_dataset_name(names[0][: -len(".data")], dataset_dir / names[0])
     return names[0]
+
+
+def check_output_dir(output_dir: str | os.PathLike, flag: str = "--output_dir") -> Path:
+    """``output_dir`` as a Path if it is a folder or can be created as one, else :class:`AutoDLInputError`.
+
+    Nothing is created: a path that exists as a file, or whose nearest
+    existing parent is a file or not writable, is refused before anything starts.
+    """
+    path = Path(output_dir)
+    if path.exists() and not path.is_dir():
+        raise AutoDLInputError(path, f"{flag} exists and is not a folder; expected a folder (or a path to create)")
+    parent = path
+    while not parent.exists():
+        if parent.parent == parent:
+            break
+        parent = parent.parent
+    if parent.exists() and not parent.is_dir():
+        raise AutoDLInputError(parent, f"is a file, so {flag} {str(path)!r} cannot be created; expected a folder")
+    if parent.exists() and not os.access(parent, os.W_OK | os.X_OK):
+        raise AutoDLInputError(parent, f"is not writable, so {flag} {str(path)!r} cannot be written")
+    return path
+
+
+def check_method(method: Optional[str], code_dir: str | os.PathLike | None = None) -> Optional[str]:
+    """Refuse an unknown ``--method`` before anything starts (only for our packaged ``model.py``).
+
+    A submission's own ``model.py`` (another ``code_dir``) may read the
+    variable as it likes, so its methods are not checked.
+    """
+    if method is None:
+        return None
+    if code_dir is not None and Path(code_dir).resolve() != default_code_dir():
+        return method
+    from ..domains.registry import check_method as registry_check_method
+
+    try:
+        return registry_check_method(method)  # METHODS or learner:<registered name>
+    except AutoDLInputError as exc:
+        raise AutoDLInputError("--method", exc.problem) from None
+
+
+def check_data(data_entry: str | os.PathLike, solution: str | os.PathLike | None = None, *,
+               check_solution: bool = True) -> None:
+    """Read every record of ``data_entry`` (``X.data``) once; raise its first problem.
+
+    Images are decoded when the record files total at most
+    :data:`FULL_DECODE_BYTES`; above that, only their headers (size) are read.
+    """
+    from ..data.verify import record_bytes, verify_dataset
+
+    data_entry = Path(data_entry)
+    decode = record_bytes(data_entry) <= FULL_DECODE_BYTES
+    report = verify_dataset(data_entry, decode_images=decode, first_only=True, solution=solution,
+                            check_solution=check_solution)
+    report.raise_first()
 
 
 def check_time_budget(time_budget: Any) -> float:
@@ -217,6 +293,7 @@ def run_ingestion(
     ingestion_program_dir: str | os.PathLike | None = None,
     *,
     init_time_budget: float = INIT_TIME_BUDGET,
+    check_records: bool = True,
 ) -> int:
     """Run a submission on a dataset, as the official ingestion program.
 
@@ -236,19 +313,36 @@ def run_ingestion(
         Appended to ``sys.path`` as the official does (for helper modules).
     init_time_budget : float
         Limit on importing ``model`` and calling ``Model(metadata)`` (20 min).
+    check_records : bool
+        Read every record before starting (:func:`check_data`); ``run``
+        passes False because it has just done so.
 
     Returns
     -------
     int
-        0 when the loop ended normally (``ingestion_success: 1``), 1 when the
-        model failed (an exception, a bad prediction shape, no model).
+        0 when the loop ended normally (``ingestion_success: 1``) and nothing
+        was logged at ERROR level with an exception, 1 when the model failed
+        (an exception, a bad prediction shape, no model, or an exception the
+        model caught and logged).
 
     Raises
     ------
     AutoDLInputError
         Bad input found before the clock starts: no or several ``*.data``,
-        a missing subset or metadata, a non-positive ``time_budget``.
+        a dataset name starting with '.', a missing subset or metadata, a
+        record file that is cut short, corrupt or does not match the
+        metadata, ``output_dir`` naming a file, a non-positive
+        ``time_budget``; or a data error met during the run (raised after
+        ``end.txt`` is written).
     """
+    status, _ = _ingest(dataset_dir, output_dir, code_dir, score_dir, time_budget, ingestion_program_dir,
+                        init_time_budget=init_time_budget, check_records=check_records)
+    return status
+
+
+def _ingest(dataset_dir, output_dir, code_dir, score_dir, time_budget, ingestion_program_dir, *,
+            init_time_budget: float, check_records: bool) -> tuple[int, Optional[str]]:
+    """:func:`run_ingestion`, also returning the cause of a failure (``None`` when it succeeded)."""
     _setup_logging()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     checked = check_time_budget(time_budget)
@@ -260,6 +354,11 @@ def run_ingestion(
         raise AutoDLInputError(code_dir, "code folder not found (expected the folder of model.py)")
     program_dir = Path(ingestion_program_dir).resolve() if ingestion_program_dir else None
     basename = find_data_entry(dataset_dir)
+    check_output_dir(output_dir)
+    if score_dir is not None:
+        check_output_dir(score_dir, "--score_dir")
+    if check_records:
+        check_data(dataset_dir / basename, check_solution=False)
     output_dir.mkdir(parents=True, exist_ok=True)
 
     logger.info("*" * 48)
@@ -270,11 +369,75 @@ def run_ingestion(
     test_meta = d_test.get_metadata()
     expected_shape = (test_meta.size(), test_meta.get_output_size())
 
-    with _submission_on_path(code_dir, program_dir):
-        return _run_model(
+    recorder = _ErrorRecorder()
+    with _submission_on_path(code_dir, program_dir), recorder.attached():
+        status = _run_model(
             code_dir, output_dir, basename, d_train, d_test, expected_shape,
             time_budget, init_time_budget, Path(score_dir) if score_dir is not None else None,
         )
+    if recorder.data_error is not None:
+        raise recorder.data_error
+    if recorder.failure is not None:
+        return 1, recorder.failure
+    return status, None if status == 0 else "see the log above"
+
+
+class _ErrorRecorder(logging.Handler):
+    """Remembers what was logged at ERROR level with an exception during the run.
+
+    Attached to the package logger (the model's and the engine's records
+    propagate there) and to the ingestion logger. A data error (an
+    :class:`AutoDLInputError` anywhere in the exception chain, a TensorFlow
+    ``DataLossError``/``InvalidArgumentError``, or a record flagged
+    ``autodl_data_error`` such as the adapter's count mismatch) wins over
+    any other failure.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.WARNING)
+        self.data_error: Optional[AutoDLInputError] = None
+        self.failure: Optional[str] = None
+
+    @contextlib.contextmanager
+    def attached(self) -> Iterator["_ErrorRecorder"]:
+        loggers = [logging.getLogger("autodl_solver"), logger]
+        for each in loggers:
+            each.addHandler(self)
+        try:
+            yield self
+        finally:
+            for each in loggers:
+                each.removeHandler(self)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        flagged = getattr(record, "autodl_data_error", None)
+        if flagged is not None and self.data_error is None:
+            self.data_error = AutoDLInputError(*flagged)
+            return
+        if record.levelno < logging.ERROR or not record.exc_info or record.exc_info[1] is None:
+            return
+        exc = record.exc_info[1]
+        data = _data_error(exc)
+        if data is not None:
+            if self.data_error is None:
+                self.data_error = data
+        elif self.failure is None:
+            self.failure = f"{record.getMessage().splitlines()[0]}: {type(exc).__name__}: {exc}"
+
+
+def _data_error(exc: BaseException) -> Optional[AutoDLInputError]:
+    """The data error in ``exc``'s chain (ours, or TensorFlow's about the records), if any."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, AutoDLInputError):
+            return exc
+        if type(exc).__name__ in _TF_DATA_ERRORS and type(exc).__module__.startswith("tensorflow"):
+            message = getattr(exc, "message", None) or str(exc)
+            return AutoDLInputError("tf.data records", f"TensorFlow could not read the dataset: "
+                                                       f"{message.splitlines()[0] if message else type(exc).__name__}")
+        exc = exc.__cause__ or exc.__context__
+    return None
 
 
 def _run_model(code_dir, output_dir, basename, d_train, d_test, expected_shape,
@@ -377,6 +540,8 @@ def build_parser(parser: Optional[argparse.ArgumentParser] = None) -> argparse.A
                         help=f"train/test budget T in seconds (default {DEFAULT_TIME_BUDGET})")
     parser.add_argument("--ingestion_program_dir", default=None,
                         help="appended to sys.path, as the official program does")
+    parser.add_argument("--no_data_check", action="store_true",
+                        help="skip reading every record before the run (autodl-solver run has done it)")
     return parser
 
 
@@ -387,8 +552,12 @@ def main_from_args(args: argparse.Namespace) -> int:
     if code_dir and dataset_dir.endswith("run/input") and code_dir.endswith("run/program"):
         dataset_dir = dataset_dir.replace("run/input", "run/input_data")
         code_dir = code_dir.replace("run/program", "run/submission")
-    return run_ingestion(dataset_dir, args.output_dir, code_dir=code_dir, score_dir=args.score_dir,
-                         time_budget=args.time_budget, ingestion_program_dir=args.ingestion_program_dir)
+    status, cause = _ingest(dataset_dir, args.output_dir, code_dir, args.score_dir, args.time_budget,
+                            args.ingestion_program_dir, init_time_budget=INIT_TIME_BUDGET,
+                            check_records=not getattr(args, "no_data_check", False))
+    if status != 0:
+        print(f"error: ingestion failed: {cause}", file=sys.stderr, flush=True)
+    return status
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

@@ -10,10 +10,21 @@ made so far still count). The outputs are laid out as::
     <output_dir>/predictions/   start.txt, <task>.predict_<k>, end.txt
     <output_dir>/scores/        scores.txt, learning-curve-<task>.png, detailed_results.html
     <output_dir>/ingestion.log  the ingestion program's log
+
+Before anything is created or started, every input is checked and a bad one
+is one :class:`~autodl_solver.errors.AutoDLInputError`: the budget, the
+method (for our packaged ``model.py``), ``output_dir`` (not a file), the
+dataset name (not starting with ``.``), the code folder, the solution (one
+row per test record) and every record of the dataset (read once, no
+TensorFlow: :func:`~autodl_solver.challenge.ingestion.check_data`). After
+the run, a failure of ingestion is in the result's ``error`` (status 2 for a
+data error met during the run, 1 for any other failure, with the cause from
+the ingestion program's last ``error:`` line or its log).
 """
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -22,7 +33,8 @@ from pathlib import Path
 from typing import Any, Optional
 
 from ..errors import AutoDLError, AutoDLInputError
-from .ingestion import DEFAULT_TIME_BUDGET, METHOD_ENV, check_time_budget, default_code_dir, find_data_entry
+from .ingestion import (DEFAULT_TIME_BUDGET, METHOD_ENV, check_data, check_method, check_output_dir,
+                        check_time_budget, default_code_dir, find_data_entry)
 
 #: Variable naming a T-NAML prior file for our ``model.py`` (``challenge/model.py`` reads it).
 PRIOR_ENV = "AUTODL_SOLVER_PRIOR"
@@ -42,8 +54,11 @@ def resolve_dataset(dataset: str | os.PathLike) -> tuple[Path, Path]:
     AutoDLInputError
         When ``dataset`` is neither.
     """
+    from ..data.verify import check_dataset_name
+
     path = Path(dataset)
     if path.is_dir() and path.name.endswith(".data") and (path / "train").is_dir():
+        check_dataset_name(path.name[: -len(".data")], path)
         return path.parent, path
     if not path.is_dir():
         raise AutoDLInputError(path, "dataset folder not found (expected X.data or a folder holding one X.data)")
@@ -61,24 +76,38 @@ def _staged_dir(folder: Path, link_name: str, target: Path) -> Path:
     return folder
 
 
-def _prepare_inputs(dataset: str | os.PathLike, output_dir: Path, solution_dir: Optional[str | os.PathLike]):
-    """Folders with exactly one ``X.data`` and one ``X.solution`` (staged as links when needed)."""
+def _locate_inputs(dataset: str | os.PathLike, solution_dir: Optional[str | os.PathLike]):
+    """``(dataset_dir, X.data, X.solution, task)``, checked but nothing created."""
     dataset_dir, data_entry = resolve_dataset(dataset)
     task = data_entry.name[: -len(".data")]
+    if solution_dir is not None:
+        folder = Path(solution_dir)
+        if not folder.is_dir():
+            raise AutoDLInputError(folder, "--solution_dir not found (expected the folder of the X.solution file)")
+        found = sorted(folder.glob("*.solution"))
+        if len(found) != 1:
+            raise AutoDLInputError(folder, f"expected exactly one '*.solution' file, found {len(found)} "
+                                           f"({', '.join(p.name for p in found) or 'none'})")
+        return dataset_dir, data_entry, found[0], task
+    solution = data_entry.parent / f"{task}.solution"
+    if not solution.is_file():
+        raise AutoDLInputError(
+            data_entry.parent, f"no {task}.solution beside {data_entry.name}; pass --solution_dir (the folder of "
+                               "the solution)"
+        )
+    return dataset_dir, data_entry, solution, task
+
+
+def _stage_inputs(dataset_dir: Path, data_entry: Path, solution: Path, output_dir: Path,
+                  solution_given: bool) -> tuple[Path, Path]:
+    """Folders with exactly one ``X.data`` and one ``X.solution`` (staged as links when needed)."""
     if len(list(dataset_dir.glob("*.data"))) != 1:
         # X.data was named directly but has siblings: ingestion must see only it.
         dataset_dir = _staged_dir(output_dir / "input_data", data_entry.name, data_entry)
-    if solution_dir is not None:
-        return dataset_dir, Path(solution_dir), task
-    parent = data_entry.parent
-    solution = parent / f"{task}.solution"
-    if not solution.is_file():
-        raise AutoDLInputError(
-            parent, f"no {task}.solution beside {data_entry.name}; pass --solution_dir (the folder of the solution)"
-        )
-    if [p.name for p in parent.glob("*.solution")] == [solution.name]:
-        return dataset_dir, parent, task
-    return dataset_dir, _staged_dir(output_dir / "reference_data", solution.name, solution), task
+    parent = solution.parent
+    if solution_given or [p.name for p in parent.glob("*.solution")] == [solution.name]:
+        return dataset_dir, parent
+    return dataset_dir, _staged_dir(output_dir / "reference_data", solution.name, solution)
 
 
 def _clear_previous_run(prediction_dir: Path, score_dir: Path) -> None:
@@ -162,6 +191,7 @@ def run_challenge(
     poll_interval: float = 1.0,
     verbose: bool = True,
     prior: Optional[str | os.PathLike] = None,
+    check_records: bool = True,
 ) -> dict[str, Any]:
     """Run ingestion (child process) and live scoring (this process) on one dataset.
 
@@ -197,24 +227,46 @@ def run_challenge(
         ``ingestion_returncode``, ``killed`` (bool), ``prediction_dir``,
         ``score_dir``, ``log``.
 
+    check_records : bool
+        Read every record before starting (default); False skips it (the
+        child ingestion then does not check either).
+
+    Returns also ``error``: ``None``, or ``{"status": 2 or 1, "message": str}``
+    when ingestion met a data error (2) or failed otherwise (1); the ``run``
+    command prints the message as its ``error:`` line and exits with it.
+
     Raises
     ------
     AutoDLInputError
-        Bad dataset, solution or budget (found before or by ingestion).
+        Bad dataset (layout, name, records, counts, shapes), solution, budget,
+        method, ``output_dir`` or code folder, found before anything is
+        created; or bad input found by ingestion before its start.
     """
     from .prediction_files import read_end_file
     from .score_program import run_scoring
 
     time_budget = check_time_budget(time_budget)
+    code_dir = Path(code_dir).resolve() if code_dir is not None else default_code_dir()
+    check_method(method, code_dir)
     if prior is not None:
         from ..naml.prior import read_prior
 
         read_prior(prior)  # a bad prior is a one-line error now, not a failed ingestion later
-    output_dir = Path(output_dir).resolve()
-    dataset_dir, solution_dir, task = _prepare_inputs(dataset_dir, output_dir, solution_dir)
-    code_dir = Path(code_dir).resolve() if code_dir is not None else default_code_dir()
+    output_dir = check_output_dir(output_dir).resolve()
+    if score_dir is not None:
+        check_output_dir(score_dir, "--score_dir")
+    solution_given = solution_dir is not None
+    dataset_dir, data_entry, solution, task = _locate_inputs(dataset_dir, solution_dir)
     if not (code_dir / "model.py").is_file():
         raise AutoDLInputError(code_dir, "no model.py in the code folder")
+    if check_records:
+        check_data(data_entry, solution)  # every record, the counts and the solution's size: before anything
+    else:
+        from ..data.reader import read_solution
+        from ..data.textproto import read_metadata
+
+        read_solution(solution, expected_rows=read_metadata(data_entry / "test").sample_count)
+    dataset_dir, solution_dir = _stage_inputs(dataset_dir, data_entry, solution, output_dir, solution_given)
     prediction_dir = output_dir / "predictions"
     score_dir = Path(score_dir) if score_dir is not None else output_dir / "scores"
     _clear_previous_run(prediction_dir, score_dir)
@@ -226,6 +278,7 @@ def run_challenge(
         sys.executable, "-m", "autodl_solver.challenge.ingestion",
         f"--dataset_dir={dataset_dir}", f"--output_dir={prediction_dir}",
         f"--code_dir={code_dir}", f"--score_dir={score_dir}", f"--time_budget={time_budget}",
+        "--no_data_check",  # checked just above (or skipped on purpose)
     ]
     with open(log_path, "wb") as log:
         env = _child_env(method, None if prior is None else os.fspath(prior))
@@ -243,20 +296,59 @@ def run_challenge(
     success = False
     if end_file.is_file():
         success = bool(read_end_file(end_file).get("ingestion_success", 0))
+    killed = bool(scores.get("time_limit_exceeded")) or not end_file.is_file()
     result = {
         "task": task,
         "alc": float(scores["score"]),
         "scores": scores,
         "ingestion_success": success,
         "ingestion_returncode": process.returncode,
-        "killed": bool(scores.get("time_limit_exceeded")) or not end_file.is_file(),
+        "killed": killed,
         "prediction_dir": prediction_dir,
         "score_dir": score_dir,
         "log": log_path,
+        "error": ingestion_error(process.returncode, log_path, success=success, killed=killed),
     }
     if verbose:
         print("\n".join(format_summary(result)), flush=True)
     return result
+
+
+#: A traceback's last line naming a data error (ours or TensorFlow's about the records).
+_DATA_ERROR_LINE = re.compile(r"^(?:[\w.]+\.)?(AutoDLInputError|DataLossError): (.+)$")
+
+
+def ingestion_error(returncode: Optional[int], log_path: Path, *, success: bool,
+                    killed: bool) -> Optional[dict[str, Any]]:
+    """What went wrong in a finished ingestion, from its exit status and log; ``None`` if nothing.
+
+    The ingestion program ends a failure with one ``error: ...`` line
+    (status 2: a data error, 1: another failure). When it was killed at the
+    budget before it could say so, a data error's traceback in the log
+    (``AutoDLInputError: ...`` or TensorFlow's ``DataLossError: ...``) still counts.
+    """
+    try:
+        lines = [line.rstrip() for line in log_path.read_text(errors="replace").splitlines()]
+    except OSError:
+        lines = []
+    said = [line[len("error: "):] for line in lines if line.startswith("error: ")]
+    if returncode == 2 and said:
+        return {"status": 2, "message": said[-1]}
+    if returncode == 1:
+        message = said[-1] if said else f"ingestion failed (exit status 1); see {log_path}"
+        if not message.startswith("ingestion failed"):
+            message = f"ingestion failed: {message}"
+        return {"status": 1, "message": f"{message} (log: {log_path})"}
+    for line in lines if killed else ():
+        match = _DATA_ERROR_LINE.match(line.strip())
+        if match:
+            prefix = "" if match.group(1) == "AutoDLInputError" else "tf.data records: TensorFlow could not read the dataset: "
+            return {"status": 2, "message": prefix + match.group(2)}
+    if returncode not in (0, None) and not killed:
+        return {"status": 1, "message": f"ingestion exited with status {returncode}; see {log_path}"}
+    if not killed and not success:
+        return {"status": 1, "message": f"ingestion reported a failure (ingestion_success: 0); see {log_path}"}
+    return None
 
 
 def format_summary(result: dict[str, Any]) -> list[str]:

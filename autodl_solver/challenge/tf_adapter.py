@@ -171,7 +171,10 @@ class TFDatasetAdapter(Dataset):
                 self._exhausted = True
                 self._reader.close()
                 if self._count is not None and len(self._xs) != self._count:
-                    logger.warning("dataset has %d elements, metadata says %d", len(self._xs), self._count)
+                    # Flagged so that ingestion reports it as a data error (exit status 2), not just a log line.
+                    problem = f"the dataset has {len(self._xs)} elements, the metadata sample_count says {self._count}"
+                    logger.warning("dataset has %d elements, metadata says %d", len(self._xs), self._count,
+                                   extra={"autodl_data_error": ("metadata sample_count", problem)})
                 break
             xs, ys = chunk
             self._xs.extend(self._fix_example(x) for x in xs)
@@ -224,6 +227,12 @@ class _Reader:
                 example, labels = example.numpy(), labels.numpy()
         except (StopIteration, tf.errors.OutOfRangeError):
             return None
+        except (tf.errors.DataLossError, tf.errors.InvalidArgumentError) as exc:
+            # Corrupt or truncated records, or records that do not match the metadata shape:
+            # one line naming the cause instead of TensorFlow's long traceback.
+            message = (getattr(exc, "message", None) or str(exc)).strip().splitlines()
+            raise AutoDLInputError("tf.data records", "TensorFlow could not read the dataset: "
+                                   + (message[0] if message else type(exc).__name__)) from None
         example = np.asarray(example, dtype=np.float32)
         labels = np.asarray(labels, dtype=np.float32)
         if self.batched:

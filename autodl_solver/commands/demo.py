@@ -51,6 +51,11 @@ def main(args: argparse.Namespace) -> int:
     dataset_dir = build_demo_dataset(args.dataset, out / "data", seed=args.seed)
     print(f"[demo] dataset written to {dataset_dir}")
     result = run_challenge(dataset_dir, out / "run", time_budget=args.time_budget, method=args.method)
+    if result.get("error"):
+        import sys
+
+        print(f"error: {result['error']['message']}", file=sys.stderr)
+        return int(result["error"]["status"])
     score_dir = Path(result["score_dir"])
     print(f"[demo] learning curve: {next(score_dir.glob('learning-curve-*.png'), score_dir)}")
     print(f"[demo] report:         {score_dir / 'detailed_results.html'}")

@@ -1,14 +1,18 @@
-"""``autodl-solver inspect``: the facts of an AutoDL dataset, without decoding it.
+"""``autodl-solver inspect``: the facts of an AutoDL dataset, without decoding its images.
 
-Reads both metadata files, the record index and the label contexts only
-(no image is decoded, so it stays fast on large datasets), then prints the
-domain, tensor shape, class counts, format and vocabulary size, as text or
-as one JSON object (``--json``).
+Reads both metadata files, the record index and the label contexts, then
+checks every record once (CRC, parse, DENSE/SPARSE shape against the
+metadata, record counts against ``sample_count``; no image is decoded, so it
+stays fast on large datasets) and prints the domain, tensor shape, class
+counts, format and vocabulary size, as text or as one JSON object
+(``--json``). ``--verify`` also decodes every image and lists every problem
+with its file and record number (exit status 2 when there is any).
 """
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 from typing import Any
 
 
@@ -22,6 +26,9 @@ def register(subparsers) -> None:
     parser.add_argument("dataset", metavar="DATASET",
                         help="dataset folder holding one X.data (with X.solution beside it), or X.data itself")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    parser.add_argument("--verify", action="store_true",
+                        help="read and decode every record (CRC, images, shape against the metadata, counts) "
+                             "and list each problem with its file and record number; exit 2 when any")
     parser.set_defaults(func=main)
 
 
@@ -92,8 +99,57 @@ def _text(facts: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _problem_json(problem) -> dict[str, Any]:
+    return {"file": str(problem.path), "record": problem.record, "message": problem.message}
+
+
+def _verify(args: argparse.Namespace) -> int:
+    """``inspect --verify``: every problem of the dataset, then the facts when it is sound."""
+    from ..data.verify import verify_dataset
+    from ..errors import AutoDLInputError
+
+    report = verify_dataset(args.dataset, decode_images=True)
+    facts = None
+    if report.ok:
+        facts = describe(args.dataset)
+    elif not args.json:
+        try:  # the facts still help when only some records are bad
+            facts = describe(args.dataset)
+        except AutoDLInputError:
+            facts = None
+    total = len(report.problems) + report.omitted
+    if args.json:
+        out = dict(facts or {"path": str(report.data_dir), "name": report.name})
+        out["verified"] = report.ok
+        out["record_counts"] = report.counts
+        out["problems"] = [_problem_json(p) for p in report.problems]
+        out["problems_omitted"] = report.omitted
+        print(json.dumps(out, ensure_ascii=False))
+    else:
+        if facts is not None:
+            print(_text(facts))
+        counts = ", ".join(f"{n} {subset}" for subset, n in report.counts.items())
+        if report.ok:
+            print(f"verified:     every record reads, decodes and matches the metadata ({counts})")
+        for problem in report.problems:
+            print(f"problem: {problem}")
+        if report.omitted:
+            print(f"problem: ... and {report.omitted} more (at most 20 listed per file)")
+    if report.ok:
+        return 0
+    print(f"error: {report.data_dir}: {total} problem{'s' * (total != 1)} found "
+          f"(first: {report.problems[0]})", file=sys.stderr)
+    return 2
+
+
 def main(args: argparse.Namespace) -> int:
-    """Print the facts of ``args.dataset``."""
+    """Print the facts of ``args.dataset`` (``--verify``: check every record first)."""
+    from ..data.verify import verify_dataset
+
+    if args.verify:
+        return _verify(args)
     facts = describe(args.dataset)
+    # One pass over every record without decoding images: CRC, parse, counts, DENSE shape.
+    verify_dataset(args.dataset, decode_images=False, first_only=True).raise_first()
     print(json.dumps(facts, ensure_ascii=False) if args.json else _text(facts))
     return 0

@@ -3,9 +3,14 @@
 ``autodl-solver run DATASET [--output_dir O] [--code_dir C] [--time_budget T]
 [--method M] [--solution_dir S] [--prior FILE]``. DATASET is a folder holding one ``X.data``
 or the ``X.data`` folder itself (``--dataset_dir`` is a synonym). Prints the
-ALC, the NAUC and time of each prediction; exit status 0 when scoring
-succeeded (a warning line says when ingestion failed or was stopped at the
-budget), 2 on bad input.
+ALC, the NAUC and time of each prediction. Every input (budget, method,
+output folder, dataset name, solution size, every record of the dataset) is
+checked before anything is created or started. Exit status: 0 when ingestion
+and scoring succeeded (a warning line says when ingestion was stopped at the
+budget), 2 on bad input or a data error (one ``error: <file>: <what was
+expected>`` line on stderr), 1 when ingestion failed otherwise (the
+predictions made before the failure are still scored; the cause is on
+stderr).
 """
 from __future__ import annotations
 
@@ -38,10 +43,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--prior", default=None, metavar="FILE",
                         help="T-NAML prior (from `naml transfer --prior-out`) seeding the solver's learners "
                              "(sets AUTODL_SOLVER_PRIOR)")
+    parser.add_argument("--no_data_check", action="store_true",
+                        help="do not read every record before starting (for very large datasets already checked "
+                             "with `inspect --verify`)")
     parser.set_defaults(func=main)
 
 
 def main(args: argparse.Namespace) -> int:
+    import sys
+
     from ..challenge.runner import resolve_dataset, run_challenge
     from ..errors import AutoDLInputError
 
@@ -54,6 +64,11 @@ def main(args: argparse.Namespace) -> int:
     if output_dir is None:
         _, data_entry = resolve_dataset(dataset)
         output_dir = Path("autodl_run") / data_entry.name[: -len(".data")]
-    run_challenge(dataset, output_dir, code_dir=args.code_dir, time_budget=args.time_budget,
-                  method=args.method, solution_dir=args.solution_dir, prior=args.prior)
+    result = run_challenge(dataset, output_dir, code_dir=args.code_dir, time_budget=args.time_budget,
+                           method=args.method, solution_dir=args.solution_dir, prior=args.prior,
+                           check_records=not args.no_data_check)
+    error = result.get("error")
+    if error:
+        print(f"error: {error['message']}", file=sys.stderr)
+        return int(error["status"])
     return 0
