@@ -4,7 +4,8 @@
 [--workers N] [--time_budget T] [--methods ...] [--datasets ...]
 [--report-only] [--out DIR] [--allow-dirty]``. A run (not ``--report-only``)
 refuses a checkout with uncommitted changes in one error line (exit status 2)
-unless ``--allow-dirty`` is given, which every row then records. The suites (``configs/suites/<name>.yaml``) and
+unless ``--allow-dirty`` is given, which every row then records. The suites
+(``configs/suites/<name>.yaml``) and
 the runner (``benchmarks/suite.py``) live in the repository checkout, not in
 the installed package: the command finds them beside the package
 (``Path(autodl_solver.__file__).parents[1]``) and says so in one error line
