@@ -384,6 +384,15 @@ def _labels_from(y: Any, n: int) -> tuple[np.ndarray, np.ndarray]:
         raise AutoDLInputError("y", f"contains NaN at row {int(np.argwhere(np.isnan(y))[0][0])}")
     if y.dtype == object and any(v is None or (isinstance(v, float) and np.isnan(v)) for v in y.ravel()):
         raise AutoDLInputError("y", "contains missing values (None or NaN)")
+    if y.ndim == 1 and y.dtype.kind in "fc":
+        if not np.isfinite(y).all():
+            raise AutoDLInputError("y", f"contains an infinite value at row {int(np.argwhere(~np.isfinite(y))[0][0])}")
+        fractional = np.flatnonzero(y != np.round(y))
+        if len(fractional):  # a regression target: refuse it rather than make one class per value
+            row = int(fractional[0])
+            raise AutoDLInputError("y", f"holds continuous values ({float(y[row].real):g} at row {row}, {len(fractional)} "
+                                        "non-integer values); expected class labels (integers or strings) or a "
+                                        "0/1 multi-hot matrix (n, k): AutoDLClassifier is a classifier")
     if y.ndim == 1:
         try:
             classes, index = np.unique(y, return_inverse=True)

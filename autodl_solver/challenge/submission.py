@@ -32,9 +32,11 @@ MAX_SUBMISSION_BYTES = 300 * 1024 * 1024
 #: Name of the settings file ``Model`` reads beside ``model.py``.
 CONFIG_FILE_NAME = "autodl_solver_config.json"
 
-# Never shipped: caches, compiled files, editor and packaging leftovers.
-_SKIP_DIRS = {"__pycache__", ".pytest_cache", ".mypy_cache", ".ipynb_checkpoints"}
-_SKIP_SUFFIXES = (".pyc", ".pyo", ".so.tmp", ".tmp", ".swp")
+# Never shipped: dotfiles and dot-folders (.git, .env, .DS_Store, .pytest_cache ...), caches,
+# compiled files, editor and packaging leftovers.
+_SKIP_DIRS = {"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".ipynb_checkpoints", ".cache",
+              "cache", "caches", "node_modules", ".hypothesis", ".tox", ".nox", ".venv"}
+_SKIP_SUFFIXES = (".pyc", ".pyo", ".so.tmp", ".tmp", ".swp", ".swo", ".bak", ".orig", "~")
 
 MODEL_SHIM = '''"""AutoDL 2019 entry point: the ingestion program runs ``from model import Model``.
 
@@ -57,12 +59,16 @@ def package_root() -> Path:
     return Path(__file__).resolve().parents[1]
 
 
+def _skipped_dir(name: str) -> bool:
+    return name.startswith(".") or name in _SKIP_DIRS or name.endswith((".egg-info", ".dist-info"))
+
+
 def _iter_tree(root: Path):
     """Files under ``root`` worth shipping, sorted for a reproducible zip."""
     for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS and not d.endswith(".egg-info"))
+        dirnames[:] = sorted(d for d in dirnames if not _skipped_dir(d))
         for name in sorted(filenames):
-            if name.endswith(_SKIP_SUFFIXES) or name.startswith(".#"):
+            if name.startswith(".") or name.endswith(_SKIP_SUFFIXES):
                 continue
             yield Path(dirpath) / name
 

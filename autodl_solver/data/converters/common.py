@@ -268,9 +268,24 @@ def _parse_labels_cell(cell: str, pairs: bool, where: str) -> tuple[list[int], l
     return index, score
 
 
+def _inside(path: Path, root: Path) -> bool:
+    """Whether ``path`` stays inside ``root``, both as written and with links resolved."""
+    if Path(os.path.normpath(path)).is_relative_to(Path(os.path.normpath(root))) is False:
+        return False
+    try:
+        return path.resolve().is_relative_to(root.resolve())
+    except (OSError, RuntimeError):  # a link loop
+        return False
+
+
 def read_labels_csv(csv_path: Path, output_dim: Optional[int] = None,
                     label_names: Optional[list[str]] = None) -> LabeledFiles:
     """Parse a toolkit ``labels.csv``; every named file must exist beside it.
+
+    A ``FileName`` must stay inside the folder of the CSV (after ``..`` and
+    links are resolved): ``../../SECRET.txt`` or ``/etc/passwd`` is an
+    error naming the CSV and its line, so nothing from outside the source
+    folder is ever embedded in a dataset.
 
     ``output_dim`` is, in order: the given value, the number of names in
     ``label_names``, else the largest class id + 1 (the toolkit's "distinct
@@ -302,6 +317,9 @@ def read_labels_csv(csv_path: Path, output_dim: Optional[int] = None,
         if not filename:
             raise AutoDLInputError(where, "empty FileName")
         path = root / filename
+        if not _inside(path, root):
+            raise AutoDLInputError(where, f"FileName {filename!r} points outside the source folder {root}; "
+                                          "expected a path inside it (no '..', no absolute path, no link out)")
         if not path.exists():
             raise AutoDLInputError(where, f"FileName {filename!r} does not exist in {root}")
         index, score = _parse_labels_cell(row.get(column) or "", pairs, f"{where} ({column})")
