@@ -151,3 +151,51 @@ def test_reference_learner_simulated_cost():
     tic = time.perf_counter()
     learner.fit(_AllRows(train), budget_s=1.0)
     assert time.perf_counter() - tic >= 0.05 and learner.done
+
+
+class BusyIgnoresBudget(CentroidLearner):
+    """Computes (no sleep) for a fixed time whatever its budget."""
+
+    def fit(self, data, budget_s):
+        super().fit(data, budget_s)
+        end = time.thread_time() + budget_s * 1.5 + 1.3  # CPU seconds: more than the limit even on a busy machine
+        while time.thread_time() < end:
+            pass
+
+
+def test_battery_catches_a_computing_learner_ignoring_its_budget():
+    with pytest.raises(AssertionError, match=r"budget_s=0.1 \(limit 1.15 s; .* of its own\)"):
+        check_learner(BusyIgnoresBudget, domain="tabular", budget_s=0.1)
+
+
+class SlowedByTheMachine(CentroidLearner):
+    """Over the wall-clock limit, but only because the machine made it wait (simulated below)."""
+
+    def fit(self, data, budget_s):
+        super().fit(data, budget_s)
+        time.sleep(budget_s * 1.5 + 1.2)
+
+
+def test_budget_check_takes_off_the_time_spent_waiting_for_a_cpu(monkeypatch):
+    import importlib
+
+    module = importlib.import_module("autodl_solver.testing.check_learner")
+
+    readings = iter(range(1000))
+
+    def fake_delays():  # every reading 10 s later than the last: each fit "waited" 10 s for a CPU
+        return {1: 10.0 * next(readings)}
+
+    monkeypatch.setattr(module, "run_queue_delays", fake_delays)
+    check_learner(SlowedByTheMachine, domain="tabular", budget_s=0.1)  # passes: its own time is tiny
+    assert module.waited_for_cpu({1: 1.0}, {1: 3.5, 2: 0.5}) == 2.5  # a new thread counts from zero
+
+
+def test_budget_check_measures_run_queue_waits_here():
+    from autodl_solver.testing.check_learner import run_queue_delays, waited_for_cpu
+
+    delays = run_queue_delays()
+    if not delays:
+        pytest.skip("no /proc/self/task/*/schedstat on this system")
+    assert all(v >= 0 for v in delays.values())
+    assert waited_for_cpu(delays, run_queue_delays()) >= 0

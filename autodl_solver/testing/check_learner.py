@@ -5,10 +5,10 @@ Checks, on tiny generated data of the learner's domain
 
 1. it builds from ``(metadata, config, seed)`` and ``next_cost_s()`` is a
    finite number >= 0 before any fit;
-2. ``fit(data, budget_s)`` returns within ``budget_s * 1.5 + 1`` seconds and
-   can be called again (resumability); after each fit ``predict`` returns a
-   float32 ``(n, output_dim)`` finite array and ``next_cost_s()`` is finite
-   and >= 0; ``done`` is a bool;
+2. ``fit(data, budget_s)`` returns within ``budget_s * 1.5 + 1`` seconds of
+   its own time and can be called again (resumability); after each fit
+   ``predict`` returns a float32 ``(n, output_dim)`` finite array and
+   ``next_cost_s()`` is finite and >= 0; ``done`` is a bool;
 3. multi-label labels, ``output_dim == 1`` and a single training example are
    handled, plus NaN features for tabular data and variable sizes for image
    and video;
@@ -18,11 +18,23 @@ Checks, on tiny generated data of the learner's domain
 
 A failure raises :class:`AssertionError` whose message names the learner,
 the domain and the check.
+
+The budget check is judged on the fit's own time, not the raw wall clock:
+on a busy machine (other tests, other jobs on the same cores) a fit is
+slowed by the time its threads sat runnable on a run queue waiting for a
+CPU, which the learner cannot see coming. That wait is measured (Linux
+``/proc/self/task/*/schedstat``, the longest wait of any thread of this
+process during the fit) and taken off the wall time; the limit itself
+stays ``budget_s * 1.5 + 1``. A learner that really ignores its budget still
+fails: a sleeping one never waits on a run queue, and a computing one is
+judged on the CPU time it actually got. Where schedstat is unavailable the
+wait counts as zero (the plain wall-clock check).
 """
 from __future__ import annotations
 
 import io
 import math
+import os
 import time
 from dataclasses import dataclass
 from typing import Any, Optional
@@ -92,6 +104,40 @@ def check_learner(learner_cls: type[Learner], domain: Optional[str] = None, conf
     return {"passed": checker.passed, "skipped": checker.skipped}
 
 
+#: The budget check's limit: ``BUDGET_FACTOR * budget_s + BUDGET_SLACK_S`` seconds of the fit's own time.
+BUDGET_FACTOR = 1.5
+BUDGET_SLACK_S = 1.0
+
+
+def run_queue_delays() -> dict[int, float]:
+    """Seconds each thread of this process has spent runnable but waiting for a CPU, by thread id.
+
+    From ``/proc/self/task/<tid>/schedstat`` (second field, nanoseconds);
+    empty where that is not available (not Linux, no schedstat).
+    """
+    delays: dict[int, float] = {}
+    try:
+        tids = os.listdir("/proc/self/task")
+    except OSError:
+        return delays
+    for tid in tids:
+        try:
+            with open(f"/proc/self/task/{tid}/schedstat", encoding="ascii") as handle:
+                delays[int(tid)] = int(handle.read().split()[1]) / 1e9
+        except (OSError, ValueError, IndexError):
+            continue  # the thread ended meanwhile, or no schedstat
+    return delays
+
+
+def waited_for_cpu(before: dict[int, float], after: dict[int, float]) -> float:
+    """The longest run-queue wait of any thread between two :func:`run_queue_delays` readings.
+
+    A thread started in between counts from zero. The longest, not the
+    sum: threads waiting at the same time delay the fit once.
+    """
+    return max((delay - before.get(tid, 0.0) for tid, delay in after.items()), default=0.0)
+
+
 class _Checker:
     def __init__(self, learner_cls: type, domain: str, config: Any, budget_s: float, seed: int) -> None:
         self.cls, self.domain, self.config, self.budget_s, self.seed = learner_cls, domain, config, budget_s, seed
@@ -123,15 +169,20 @@ class _Checker:
 
     def fit(self, learner: Learner, dataset: ArrayDataset, check: str, pool: Optional[DataPool] = None) -> None:
         pool = pool or self.pool(dataset)
+        delays = run_queue_delays()
         tic = time.perf_counter()
         try:
             learner.fit(pool, self.budget_s)
         except Exception as exc:
             self.fail(check, f"fit raised {type(exc).__name__}: {exc}")
         took = time.perf_counter() - tic
-        limit = self.budget_s * 1.5 + 1.0
+        limit = self.budget_s * BUDGET_FACTOR + BUDGET_SLACK_S
         if took > limit:
-            self.fail(check, f"fit took {took:.2f} s with budget_s={self.budget_s:g} (limit {limit:.2f} s)")
+            # Over the limit by the wall clock: take off the time spent waiting for a CPU (a busy machine).
+            waited = min(max(waited_for_cpu(delays, run_queue_delays()), 0.0), took)
+            if took - waited > limit:
+                self.fail(check, f"fit took {took:.2f} s with budget_s={self.budget_s:g} (limit {limit:.2f} s; "
+                                 f"{waited:.2f} s of it waiting for a CPU, so {took - waited:.2f} s of its own)")
         self.passed.append(check)
 
     def predict(self, learner: Learner, dataset: ArrayDataset, check: str) -> np.ndarray:
