@@ -28,7 +28,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .engine import Engine
 
 __all__ = ["RoundInfo", "Callback", "PredictionWriter", "LearningCurveRecorder", "ProgressBar", "LoggingCallback",
-           "format_prediction"]
+           "RoundLogWriter", "format_prediction"]
 
 
 @dataclass
@@ -57,6 +57,10 @@ class RoundInfo:
         Name of the best model (a learner or ``ensemble(a*2+b)``).
     error : str or None
         The error message when the learner failed.
+    reason : str or None
+        Why the scheduler chose this round (its expected gain and source).
+    partial : bool
+        Whether it was a shortened increment sized to the time left.
     """
 
     index: int
@@ -70,6 +74,8 @@ class RoundInfo:
     best_score: Optional[float]
     best_learner: Optional[str]
     error: Optional[str] = None
+    reason: Optional[str] = None
+    partial: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-data form."""
@@ -217,8 +223,9 @@ class LoggingCallback(Callback):
 
     def on_round_end(self, engine: "Engine", info: RoundInfo) -> None:
         score = "failed" if info.val_score is None else f"{info.val_score:.4f}"
-        self.logger.log(self.level, "round %d at %.2f s: %s on %d rows in %.2f s -> val %s", info.index,
-                        info.elapsed_s, info.learner, info.n_rows, info.fit_s, score)
+        why = f" [{'shortened, ' if info.partial else ''}{info.reason}]" if info.reason else ""
+        self.logger.log(self.level, "round %d at %.2f s: %s on %d rows in %.2f s -> val %s%s", info.index,
+                        info.elapsed_s, info.learner, info.n_rows, info.fit_s, score, why)
 
     def on_improvement(self, engine: "Engine", info: RoundInfo) -> None:
         self.logger.log(self.level, "new best %.4f (%s) at %.2f s", info.best_score, info.best_learner,
@@ -232,3 +239,46 @@ class LoggingCallback(Callback):
 
     def on_end(self, engine: "Engine") -> None:
         self.logger.log(self.level, "engine finished: best %s (%s)", engine.best_score, engine.best_learner)
+
+
+class RoundLogWriter(Callback):
+    """Keeps a JSON round log of the run at ``path``, rewritten atomically after every round.
+
+    The log feeds ``benchmarks/fit_scheduler_prior.py`` (the scheduling prior
+    is fitted from recorded rounds) and the per-learner summary of benchmark
+    rows. Format::
+
+        {"format": 1, "domain", "method", "time_budget", "device", "n_train",
+         "tensor_shape", "output_dim", "prior", "rounds": [RoundInfo dicts],
+         "learners": Engine.learner_summary()}
+
+    A run killed at any moment leaves the last complete version.
+    """
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = Path(path)
+
+    def on_start(self, engine: "Engine") -> None:
+        self._write(engine)
+
+    def on_round_end(self, engine: "Engine", info: RoundInfo) -> None:
+        self._write(engine)
+
+    def on_end(self, engine: "Engine") -> None:
+        self._write(engine)
+
+    def _write(self, engine: "Engine") -> None:
+        import json
+
+        pool = engine.pool
+        record = {
+            "format": 1, "domain": engine.domain, "method": engine.method,
+            "time_budget": engine.clock.time_budget if engine.clock is not None else None,
+            "device": engine.device, "n_train": None if pool is None else int(pool.n_total),
+            "tensor_shape": [None if d is None else int(d) for d in engine.metadata.tensor_shape],
+            "output_dim": int(engine.metadata.output_dim),
+            "prior": None if engine.prior is None else engine.prior.source,
+            "rounds": [info.to_dict() for info in engine.history],
+            "learners": engine.learner_summary(),
+        }
+        atomic_write_text(self.path, json.dumps(record, indent=1, default=float))

@@ -75,6 +75,22 @@ class EngineConfig:
         "Fraction of the whole budget also kept free before the deadline."))
     cost_inflation: float = field(default=1.25, metadata=_doc(
         "Multiplies every learner cost estimate before admission."))
+    # ----------------------------------------------------------- scheduler
+    scheduler_prior: Optional[str] = field(default="auto", metadata=_doc(
+        "Scheduling prior file: 'auto' (the AUTODL_SOLVER_SCHEDULER_PRIOR variable, else "
+        "configs/scheduler_prior.json), a path, or 'off' (measured costs only)."))
+    lookahead_rounds: int = field(default=6, metadata=_doc(
+        "Rounds in a row the scheduler values each learner over (a strong learner may pass the best later)."))
+    max_first_round_fraction: float = field(default=0.25, metadata=_doc(
+        "A learner whose first round is expected to take more than this fraction of T is skipped (logged)."))
+    round_budget_factor: float = field(default=4.0, metadata=_doc(
+        "A round's fit budget is at most this many times its expected cost (plus 2 s): a learner whose "
+        "cost explodes cannot eat the run."))
+    partial_min_fraction: float = field(default=0.2, metadata=_doc(
+        "When a full increment no longer fits, a budget-aware learner may run a shortened one of at least "
+        "this fraction of it, sized to the time left."))
+    min_partial_s: float = field(default=1.0, metadata=_doc(
+        "Shortest shortened increment worth running, in seconds."))
     # --------------------------------------------------------------- stops
     patience: Optional[int] = field(default=10, metadata=_doc(
         "Retire a learner after this many rounds in a row without beating its own best (None: never)."))
@@ -145,6 +161,13 @@ class EngineConfig:
         _int(self, "patience", 1, optional=True)
         _int(self, "max_rounds", 1, optional=True)
         _int(self, "seed", 0, optional=True)
+        _int(self, "lookahead_rounds", 1)
+        _float(self, "max_first_round_fraction", 0.0, 1.0, low_open=True)
+        _float(self, "round_budget_factor", 1.0, math.inf)
+        _float(self, "partial_min_fraction", 0.0, 1.0)
+        _float(self, "min_partial_s", 0.0, math.inf)
+        if self.scheduler_prior is not None and not isinstance(self.scheduler_prior, str):
+            _bad("scheduler_prior", f"expected 'auto', 'off' or a file path, got {self.scheduler_prior!r}")
         _float(self, "holdout_fraction", 0.0, 0.5, low_open=True)
         _float(self, "row_growth", 1.0, math.inf)
         _float(self, "min_improvement", 0.0, 1.0)

@@ -6,21 +6,29 @@ Round logic
 (then it returns ``True`` at once, so the caller can predict: any-time) or
 until no learner can be admitted before the deadline (``False``). One round:
 
-1. **Pick a learner.** Learners that were never trained go first, in
-   portfolio order (cheap to strong, as the registry lists them); afterwards
-   the one with the best recent validation gain per second of its next
-   increment (an exponential average of its own score gains divided by
-   ``next_cost_s()``; ties go to the higher score). Failed, ``done`` and
-   retired learners (no gain on their own best for ``patience`` rounds) are
-   skipped.
+1. **Pick a learner** (``anytime/scheduler.py``): the admissible round with
+   the highest expected ALC gain per second, a hold-out gain ``delta``
+   landing at time ``t`` being worth ``delta * (1 - t~(t))`` on the
+   challenge's log time axis. Untried learners are valued from the
+   scheduling prior (``anytime/prior.py``, fitted from recorded runs; without
+   one they are probed first, in portfolio order); measured costs replace the
+   prior once a learner ran. A learner whose first round is expected to take
+   more than ``max_first_round_fraction`` of T on this device is skipped
+   (logged), unless it is the only one. Failed, ``done`` and retired learners
+   (no gain on their own best for ``patience`` rounds) are skipped.
 2. **Admission control.** A learner is admitted only if
    ``next_cost_s() * cost_inflation * overrun`` plus the estimated cost of
    reading its new rows fits in the time left after reserving the validation
    and test prediction costs and the safety margin (``overrun`` is the
-   learner's last measured actual/estimated cost ratio). A learner whose
-   increment does not fit is never started.
+   learner's last measured actual/estimated cost ratio). When no full
+   increment fits, a learner that honours ``budget_s`` (``budget_aware``) may
+   run a **shortened** one sized to the time left (at least
+   ``partial_min_fraction`` of the full one), so the budget is used to the
+   end; any other learner whose increment does not fit is never started.
 3. **Train** ``learner.fit(pool, budget_s)`` where ``budget_s`` is the time it
-   may use before the reserve; the pool's row window lets its k-th round read
+   may use before the reserve, capped at ``round_budget_factor`` times its
+   expected cost (a learner whose cost explodes stops there and is
+   re-estimated from its measured cost); the pool's row window lets its k-th round read
    at most ``first_rows * row_growth**k`` rows, so the first prediction only
    needs the first chunk.
 4. **Validate** on the hold-out with the official NAUC. A learner that
@@ -80,6 +88,8 @@ from .config import EngineConfig
 from .data_pool import DataPool
 from .ensemble import Selection, blend, greedy_selection
 from .learner import Learner
+from .prior import LearnerPrior, SchedulingPrior, example_units, load_prior
+from .scheduler import Choice, RoundOption, Scheduler
 from .validation import validation_nauc
 
 __all__ = ["Engine"]
@@ -107,6 +117,12 @@ class _Slot:
     overrun: float = 1.0
     predict_s_per_row: float = 0.0
     val_pred: Optional[np.ndarray] = None
+    prior: Optional[LearnerPrior] = None
+    fit_costs: list = None  # measured seconds of each round
+    skipped: Optional[str] = None  # why the scheduler never runs it
+
+    def __post_init__(self) -> None:
+        self.fit_costs = [] if self.fit_costs is None else self.fit_costs
 
     @property
     def usable(self) -> bool:
@@ -177,6 +193,14 @@ class Engine:
         self._test_corrupt = np.zeros(0, np.int64)  # test rows that get the neutral prediction
         self._pred_cache: Optional[tuple[int, np.ndarray]] = None
         self._predict_cost_s = 0.0
+        self.domain = _domain_of(metadata)
+        self.device = _device_kind()
+        self.prior: Optional[SchedulingPrior] = _resolve_prior(config.scheduler_prior)
+        for slot in self._slots:
+            if self.prior is not None:
+                slot.prior = self.prior.get(self.domain, getattr(slot.learner, "name", "") or slot.name, self.device)
+        self.scheduler: Optional[Scheduler] = None
+        self.last_choice: Optional[Choice] = None
 
     # ---------------------------------------------------------------- setup
     @property
@@ -202,6 +226,7 @@ class Engine:
         self.clock = Clock(time_budget, start)
         self._deadline = self.clock.deadline
         self._margin = self.config.safety_margin_s + self.config.safety_fraction * self.clock.time_budget
+        self.scheduler = Scheduler(self.clock.time_budget, lookahead=self.config.lookahead_rounds)
         self._notify("on_start")
         return self.clock
 
@@ -260,7 +285,7 @@ class Engine:
             return True
         if self._pending():
             return False
-        return self._stopped() or not any(self._admission(s, now) for s in self._slots)
+        return self._stopped() or not any(self._admission(s, now) for s in self._slots if not self._skip(s))
 
     def fit(self, train: Dataset, time_budget: float, test: Optional[Dataset] = None) -> "Engine":
         """Library loop: train under ``time_budget`` seconds, predicting ``test`` at each new best."""
@@ -399,9 +424,11 @@ class Engine:
 
     # -------------------------------------------------------------- reports
     def learner_summary(self) -> list[dict[str, Any]]:
-        """One dict per learner: name, rounds, latest score, failed/retired, error."""
-        return [{"name": s.name, "rounds": s.rounds, "val_score": s.score, "failed": s.failed,
-                 "retired": s.retired, "error": s.error} for s in self._slots]
+        """One dict per learner: name, rounds, fit seconds, latest and best score, failed/retired/skipped, error."""
+        return [{"name": s.name, "rounds": s.rounds, "time_s": round(float(sum(s.fit_costs)), 4),
+                 "val_score": s.score, "best_score": None if s.best_own == -math.inf else s.best_own,
+                 "failed": s.failed, "retired": s.retired, "error": s.error, "skipped": s.skipped,
+                 "prior": s.prior is not None} for s in self._slots]
 
     # ============================================================ internals
     def _notify(self, event: str, *args: Any) -> None:
@@ -428,40 +455,94 @@ class Engine:
         rows = self.config.first_rows * self.config.row_growth ** min(slot.rounds, 60)
         return int(min(rows, self.pool.n_total))
 
-    def _admission(self, slot: _Slot, now: float) -> Optional[tuple[_Slot, float, float]]:
-        """``(slot, budget_s, cost_s)`` when the slot's next increment fits, else None."""
-        if slot.failed or slot.retired:
+    def _expected_cost(self, slot: _Slot) -> float:
+        """Seconds of the slot's next fit: measured once it ran, else the prior's, else the learner's own guess."""
+        cost = float(slot.learner.next_cost_s())
+        if slot.rounds == 0 and slot.prior is not None:
+            rows = min(self.config.first_rows, self.pool.n_total) if self.pool is not None else self.config.first_rows
+            cost = slot.prior.first_cost_s(rows * example_units(self.metadata.tensor_shape))
+        return cost
+
+    def _admission(self, slot: _Slot, now: float) -> Optional[RoundOption]:
+        """The slot's next round when it fits (a shortened one for a budget-aware learner), else None."""
+        if slot.failed or slot.retired or slot.skipped:
             return None
         try:
             if slot.learner.done:
                 return None
-            cost = float(slot.learner.next_cost_s())
+            cost = self._expected_cost(slot)
         except Exception as exc:
             self._fail(slot, exc)
             return None
         if not math.isfinite(cost) or cost < 0:
             self._fail(slot, ValueError(f"next_cost_s() returned {cost!r}, expected a finite number >= 0"))
             return None
-        infl = self.config.cost_inflation
-        n_val = len(self._val[0]) if self._val is not None else self.pool.holdout_size
-        reserve = self._margin + infl * (slot.predict_s_per_row * n_val
-                                         + max(self._predict_cost_s, slot.predict_s_per_row * self._test_size))
-        expected_rows = min(self._window(slot), max(self.config.first_rows, int(slot.rows * self.config.row_growth)))
+        cfg = self.config
+        infl = cfg.cost_inflation
+        budget = self._deadline - now - self._reserve(slot)
+        expected_rows = min(self._window(slot), max(cfg.first_rows, int(slot.rows * cfg.row_growth)))
         read = infl * self.pool.seconds_per_row * max(0, expected_rows - self.pool.train_rows_read)
-        budget = self._deadline - now - reserve
-        if cost * infl * slot.overrun + read > budget:
-            return None
-        return slot, budget, cost
+        full = cost * infl * slot.overrun + read
+        growth = None
+        if len(slot.fit_costs) >= 2 and slot.fit_costs[-2] > 0.05:
+            growth = slot.fit_costs[-1] / slot.fit_costs[-2]
+        best = self._best.members.get(slot.index, 0.0) if self._best is not None else 0.0
+        total = sum(self._best.members.values()) if self._best is not None else 1.0
+        option = RoundOption(key=slot.index, name=slot.name, rounds=slot.rounds, cost_s=full, budget_s=budget,
+                             score=slot.score, gain_ema=slot.gain_ema, cost_growth=growth, prior=slot.prior,
+                             member_weight=best / max(total, 1e-12), full_cost_s=full)
+        if full <= budget:
+            # the fit may use the time left, but no more than a multiple of what it should cost
+            option.budget_s = min(budget, max(cfg.round_budget_factor * cost * infl * slot.overrun, full + 2.0))
+            return option
+        shortened = budget - read
+        if (getattr(slot.learner, "budget_aware", False) and shortened >= cfg.min_partial_s
+                and shortened >= cfg.partial_min_fraction * (full - read)):
+            option.partial, option.cost_s, option.budget_s = True, budget, shortened
+            return option
+        return None
+
+    def _reserve(self, slot: _Slot) -> float:
+        """Seconds kept after a round: validation, the test prediction and the safety margin."""
+        n_val = len(self._val[0]) if self._val is not None else self.pool.holdout_size
+        return self._margin + self.config.cost_inflation * (
+            slot.predict_s_per_row * n_val + max(self._predict_cost_s, slot.predict_s_per_row * self._test_size))
+
+    def _skip(self, slot: _Slot) -> bool:
+        """Whether the slot's first round cannot pay back on this device (decided once, logged)."""
+        if slot.skipped:
+            return True
+        if slot.rounds > 0 or slot.failed or self.clock is None:
+            return False
+        others = [s for s in self._slots if s is not slot and not s.failed and not s.skipped]
+        if not others:
+            return False  # the only learner left: it runs if it fits
+        try:
+            cost = self._expected_cost(slot)
+        except Exception:  # noqa: BLE001 - _admission reports the learner's error
+            return False
+        limit = self.config.max_first_round_fraction * self.clock.time_budget
+        if math.isfinite(cost) and cost > limit:
+            source = "prior" if slot.prior is not None else "its own estimate"
+            slot.skipped = (f"first round expected {cost:.1f} s ({source}) > {self.config.max_first_round_fraction:g}"
+                            f" x T = {limit:.1f} s on {self.device}")
+            logger.info("learner %s not run: %s", slot.name, slot.skipped)
+            return True
+        return False
 
     def _select(self, now: float) -> Optional[tuple[_Slot, float, float]]:
-        admitted = [a for a in (self._admission(s, now) for s in self._slots) if a is not None]
-        if not admitted:
+        options = [o for o in (self._admission(s, now) for s in self._slots if not self._skip(s)) if o is not None]
+        if not options:
             return None
-        fresh = [a for a in admitted if a[0].rounds == 0]
-        if fresh:
-            return fresh[0]
-        return max(admitted, key=lambda a: (max(a[0].gain_ema, 0.0) / max(a[2], _MIN_COST_S),
-                                            a[0].score if a[0].score is not None else -math.inf, -a[0].index))
+        elapsed = now - self.clock.start
+        trained = [(s.score, s.rounds, s.prior) for s in self._slots if s.usable and s.score is not None]
+        default = self.prior.domain_scale(self.domain) if self.prior is not None else 1.0
+        scale = self.scheduler.scale(trained, default)
+        horizon = self._deadline - self.clock.start - self._margin
+        choice = self.scheduler.choose(options, elapsed, self.best_score, scale, horizon)
+        self.last_choice = choice
+        slot = self._slots[choice.option.key]
+        return slot, choice.option.budget_s, self._expected_cost(slot)
 
     def _run_round(self, slot: _Slot, budget_s: float, cost_s: float) -> None:
         pool = self.pool
@@ -469,6 +550,7 @@ class Engine:
         if self._val is None:
             self._val = pool.validation()
         pool.set_window(self._window(slot))
+        choice = self.last_choice if self.last_choice is not None and self.last_choice.option.key == slot.index else None
         error: Optional[BaseException] = None
         tic = time.perf_counter()
         try:
@@ -476,11 +558,16 @@ class Engine:
         except Exception as exc:
             error = exc
         fit_s = time.perf_counter() - tic
+        slot.fit_costs.append(fit_s)
+        if slot.rounds == 0 and slot.prior is not None and fit_s > 10 * max(cost_s, 0.05):
+            logger.warning("learner %s: first round took %.2f s, %.0fx its prior (%.2f s); re-estimated from the "
+                           "measured cost", slot.name, fit_s, fit_s / max(cost_s, 0.05), cost_s)
         slot.rounds += 1
         slot.rows = max(slot.rows, pool.requested)  # a learner reusing rows it holds asks for none
         if fit_s > budget_s:
             logger.warning("learner %s used %.2f s of a %.2f s budget", slot.name, fit_s, budget_s)
-        if slot.rounds > 1 and cost_s > 0:  # the first estimate is a guess; later ones are measured
+        partial = choice is not None and choice.option.partial
+        if slot.rounds > 1 and cost_s > 0 and not partial:  # the first estimate is a guess; later ones measured
             slot.overrun = min(max(fit_s / max(cost_s, 0.05), 1.0), 4.0)
         if error is None:
             try:
@@ -493,7 +580,9 @@ class Engine:
         info = RoundInfo(index=len(self.history), learner=slot.name, elapsed_s=self.clock.elapsed(), fit_s=fit_s,
                          budget_s=budget_s, val_score=None if error else slot.score, n_rows=slot.rows,
                          improved=improved, best_score=self.best_score, best_learner=self.best_learner,
-                         error=None if error is None else f"{type(error).__name__}: {error}")
+                         error=None if error is None else f"{type(error).__name__}: {error}",
+                         reason=choice.reason if choice is not None else None,
+                         partial=bool(choice is not None and choice.option.partial))
         self.history.append(info)
         if improved:
             rows = max(self._slots[k].rows for k in self._best.members)
@@ -611,3 +700,29 @@ def _unique_names(learners: Sequence[Learner]) -> list[str]:
         seen[base] = seen.get(base, 0) + 1
         names.append(base if seen[base] == 1 else f"{base}#{seen[base]}")
     return names
+
+
+def _domain_of(metadata: Metadata) -> str:
+    """The inferred domain, or ``"unknown"`` for shapes the inferrer refuses (the scheduler then has no prior)."""
+    from ..domains.inference import infer_domain
+
+    try:
+        return infer_domain(metadata)
+    except Exception:  # noqa: BLE001 - a custom portfolio may run on any shape
+        return "unknown"
+
+
+def _device_kind() -> str:
+    """``"cuda"`` when torch sees a GPU, else ``"cpu"`` (the scheduling prior is per device)."""
+    try:
+        import torch
+    except ImportError:
+        return "cpu"
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def _resolve_prior(setting: Optional[str]) -> Optional[SchedulingPrior]:
+    """The prior named by ``EngineConfig.scheduler_prior`` ('auto', 'off' or a path)."""
+    if setting is None or str(setting).lower() in ("off", "none", "false"):
+        return None
+    return load_prior(None if setting == "auto" else setting)

@@ -73,6 +73,10 @@ class Learner(abc.ABC):
     #: this learner; ``None`` uses the engine's ``patience``. A learner that
     #: overfits fast (the word CNN) sets a smaller one.
     patience: Optional[int] = None
+    #: Whether ``fit`` stops by itself within ``budget_s`` (it checks the time
+    #: between steps). The engine may then give it a shortened increment sized
+    #: to the time left when a full one no longer fits.
+    budget_aware: ClassVar[bool] = False
 
     def __init__(self, metadata: Metadata, config: Optional[Any] = None, seed: int = 0) -> None:
         self.metadata = metadata

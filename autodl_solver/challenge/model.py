@@ -49,6 +49,8 @@ SETTINGS_FILE = "autodl_solver_config.json"
 METHOD_ENV = "AUTODL_SOLVER_METHOD"
 SEED_ENV = "AUTODL_SOLVER_SEED"
 PRIOR_ENV = "AUTODL_SOLVER_PRIOR"
+#: When set, the engine's round log is kept at this path (``anytime.callbacks.RoundLogWriter``).
+ROUND_LOG_ENV = "AUTODL_SOLVER_ROUND_LOG"
 DEFAULT_METHOD = "solver"
 #: Budget assumed when ``train`` gets no ``remaining_time_budget`` (the official default T).
 DEFAULT_TIME_BUDGET = 1200.0
@@ -203,7 +205,7 @@ class Model:
         self.metadata = Metadata.from_official(metadata)
         self.settings = load_settings()
         seed_everything(self.settings["seed"])
-        from autodl_solver.anytime.callbacks import LoggingCallback
+        from autodl_solver.anytime.callbacks import LoggingCallback, RoundLogWriter
         from autodl_solver.anytime.config import EngineConfig
         from autodl_solver.anytime.engine import Engine
         from autodl_solver.domains.inference import infer_domain
@@ -220,8 +222,11 @@ class Model:
             if built is not None:
                 learners, engine_overrides = built
                 config = config.update(engine_overrides or {})
+        callbacks = [LoggingCallback()]
+        if os.environ.get(ROUND_LOG_ENV):
+            callbacks.append(RoundLogWriter(os.environ[ROUND_LOG_ENV]))
         self.engine = Engine(self.metadata, learners, method=self.settings["method"], config=config,
-                             seed=self.settings["seed"], callbacks=[LoggingCallback()])
+                             seed=self.settings["seed"], callbacks=callbacks)
         logger.info("Model: %s domain, method %s, seed %d (settings from %s)", self.domain,
                     self.settings["method"], self.settings["seed"], self.settings["source"])
         self._deadline_wall: Optional[float] = None

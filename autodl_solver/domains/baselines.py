@@ -147,6 +147,8 @@ class Baseline2Config(Baseline1Config):
 class _TorchBaseline(Learner):
     """The shared input handling and doubling schedule of Baselines 1 and 2."""
 
+    budget_aware = True  # fit() checks the time between steps and stops within budget_s
+
     def __init__(self, metadata: Metadata, config: Any = None, seed: int = 0) -> None:
         super().__init__(metadata, config or self.default_config(), seed)
         import_torch()

@@ -32,6 +32,10 @@ from .inference import DOMAINS, infer_domain
 METHODS = ("solver", "baseline0", "baseline1", "baseline2", "baseline3", "mlp", "autospeech_baseline",
            "autonlp_baseline0", "autonlp_baseline1", "autonlp_baseline2")
 
+#: Prefix of a single-learner method: ``learner:<name>`` runs one registered learner alone with the normal
+#: engine (hold-out, gating), e.g. to compare a portfolio with its best member.
+SINGLE_LEARNER_PREFIX = "learner:"
+
 #: Engine settings for the seed paper's baselines: no hold-out, every
 #: prediction emitted, no ensembling (they are compared as the paper ran them).
 BASELINE_ENGINE = {"holdout": False, "gate_on_validation": False, "ensemble": False}
@@ -233,8 +237,23 @@ _ANY_DOMAIN_METHODS = ("solver", "baseline3")
 
 
 def method_learner(method: str) -> str:
-    """The registered learner a single-learner method runs (``mlp`` is ``tabular_mlp``)."""
+    """The registered learner a single-learner method runs (``mlp`` is ``tabular_mlp``, ``learner:X`` is X)."""
+    if method.startswith(SINGLE_LEARNER_PREFIX):
+        return method[len(SINGLE_LEARNER_PREFIX):]
     return "tabular_mlp" if method == "mlp" else method
+
+
+def check_method(method: str) -> str:
+    """``method`` when it names a method (:data:`METHODS` or ``learner:<registered name>``), else an error."""
+    if not isinstance(method, str):
+        raise AutoDLInputError("method", f"expected a method name, got {method!r}")
+    if method.startswith(SINGLE_LEARNER_PREFIX):
+        get_entry(method_learner(method))
+        return method
+    if method not in METHODS:
+        raise AutoDLInputError("method", f"got {method!r}, expected one of {METHODS} or "
+                                         f"'{SINGLE_LEARNER_PREFIX}<learner>' (learners: {list_learners()})")
+    return method
 
 
 def method_domains(method: str) -> tuple[str, ...]:
@@ -243,8 +262,7 @@ def method_domains(method: str) -> tuple[str, ...]:
     Raises :class:`~autodl_solver.errors.AutoDLInputError` (``"method"``) for
     an unknown method and (``"learner"``) when its learner is not registered.
     """
-    if method not in METHODS:
-        raise AutoDLInputError("method", f"got {method!r}, expected one of {METHODS}")
+    check_method(method)
     if method in _ANY_DOMAIN_METHODS:
         return ("any",)
     return tuple(get_entry(method_learner(method)).domains)
@@ -266,7 +284,8 @@ def build_portfolio(
         seed paper's baseline alone, with :data:`BASELINE_ENGINE`;
         ``"autospeech_baseline"`` / ``"autonlp_baseline0"``: the seed's
         AutoSpeech baseline / AutoNLP Baseline 0 (TF-IDF + SVM), likewise;
-        ``"mlp"``: the 2x256 MLP alone with the normal engine;
+        ``"mlp"``: the 2x256 MLP alone with the normal engine; ``"learner:<name>"``:
+        any registered learner alone with the normal engine;
         ``"baseline3"``: the seed's AutoDL Baseline 3, domain inference
         dispatching to the winner-style learners of each domain (the 2x256
         MLP on tabular data), with the normal engine; ``"autonlp_baseline1"``
@@ -286,8 +305,7 @@ def build_portfolio(
     """
     from .portfolios import baseline3_portfolio, solver_portfolio
 
-    if method not in METHODS:
-        raise AutoDLInputError("method", f"got {method!r}, expected one of {METHODS}")
+    check_method(method)
     overrides = dict(config_overrides or {})
     for key, value in overrides.items():
         get_entry(key)  # a misspelt learner name is an error, not a silent no-op
@@ -298,8 +316,11 @@ def build_portfolio(
         engine: dict[str, Any] = {}
     elif method == "baseline3":
         names, engine = baseline3_portfolio(infer_domain(metadata)), {}
-    elif method == "mlp":
+    elif method == "mlp" or method.startswith(SINGLE_LEARNER_PREFIX):
         names, engine = [method_learner(method)], {}
+        accepted, domain = method_domains(method), infer_domain(metadata)
+        if "any" not in accepted and domain not in accepted:
+            raise AutoDLInputError("method", f"{method!r} runs on {', '.join(accepted)} datasets; this one is {domain}")
     else:
         names, engine = [method], dict(BASELINE_ENGINE)
         accepted, domain = method_domains(method), infer_domain(metadata)

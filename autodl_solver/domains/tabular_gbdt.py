@@ -163,6 +163,8 @@ class _Model:
 class GBDTLearner(Learner):
     """LightGBM with growing rows and rounds (see the module docstring)."""
 
+    budget_aware = True  # fit() checks the time between steps and stops within budget_s
+
     def __init__(self, metadata: Metadata, config: Optional[GBDTConfig] = None, seed: int = 0) -> None:
         super().__init__(metadata, config or GBDTConfig(), seed)
         import lightgbm  # noqa: F401  (about 1 s the first time: paid here, outside the timed fits)

@@ -180,6 +180,8 @@ def build_mlp(in_dim: int, out_dim: int, hidden: int, layers: int, dropout: floa
 class MLPLearner(Learner):
     """The 2x256 MLP (see the module docstring)."""
 
+    budget_aware = True  # fit() checks the time between steps and stops within budget_s
+
     def __init__(self, metadata: Metadata, config: Optional[MLPConfig] = None, seed: int = 0) -> None:
         super().__init__(metadata, config or MLPConfig(), seed)
         import_torch()  # import cost paid here, outside the timed fits

@@ -204,6 +204,8 @@ def build_text_cnn(vocab_size: int, cfg: "TextCNNConfig", output_dim: int) -> An
 class TextCNNLearner(Learner):
     """Kim-style word CNN (see the module docstring); registered under three names with different defaults."""
 
+    budget_aware = True  # fit() checks the time between steps and stops within budget_s
+
     def __init__(self, metadata: Metadata, config: Optional[TextCNNConfig] = None, seed: int = 0) -> None:
         super().__init__(metadata, config or (getattr(type(self), "default_config", None) or TextCNNConfig)(), seed)
         import_torch()  # paid here, off the clock

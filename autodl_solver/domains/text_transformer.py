@@ -163,6 +163,8 @@ def bf16_autocast_ok(dev: Any) -> bool:
 class TextTransformerLearner(Learner):
     """A fine-tuned pretrained encoder + linear head (see the module docstring)."""
 
+    budget_aware = True  # fit() checks the time between steps and stops within budget_s
+
     def __init__(self, metadata: Metadata, config: Optional[TextTransformerConfig] = None, seed: int = 0) -> None:
         super().__init__(metadata, config or TextTransformerConfig(), seed)
         import_torch()

@@ -144,6 +144,8 @@ class VisionNetConfig:
 class VisionNetLearner(Learner):
     """Base of the torch image/video learners (see the module docstring); subclasses build the network."""
 
+    budget_aware = True  # fit() checks the time between steps and stops within budget_s
+
     #: Whether examples are videos (frames kept) or images (first frame).
     video: bool = False
 
