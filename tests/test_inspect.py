@@ -74,7 +74,7 @@ def test_multilabel_and_vocabulary(tmp_path, capsys):
     ("bad_metadata", "malformed text-format DataSpecification"),
     ("truncated", "cut short"),
     ("solution_rows", "mini1.solution: 9 rows, expected 10"),
-    ("label_out_of_range", "record 0 (example 0): label index"),
+    ("label_out_of_range", "sample-train-50-lines: record 0: label index"),
 ])
 def test_bad_input_exit_2_one_line(tmp_path, samples, capsys, setup, message):
     import shutil

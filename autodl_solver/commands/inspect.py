@@ -148,8 +148,8 @@ def main(args: argparse.Namespace) -> int:
 
     if args.verify:
         return _verify(args)
-    facts = describe(args.dataset)
-    # One pass over every record without decoding images: CRC, parse, counts, DENSE shape.
+    # One pass over every record without decoding images: CRC, parse, counts, DENSE shape, image sizes.
     verify_dataset(args.dataset, decode_images=False, first_only=True).raise_first()
+    facts = describe(args.dataset)
     print(json.dumps(facts, ensure_ascii=False) if args.json else _text(facts))
     return 0

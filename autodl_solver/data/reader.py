@@ -221,6 +221,7 @@ class AutoDLSubset(Dataset):
             data = read_record_at(handle, path, int(local[i]), offset, length)
             return SequenceExample.FromString(data).context
         except DecodeError as exc:
+            self.record_bytes(i)  # a damaged record is reported as such (CRC), not as a bad parse
             raise self._fail(i, f"not a serialized SequenceExample ({exc})") from None
 
     @property
@@ -252,6 +253,7 @@ class AutoDLSubset(Dataset):
         try:
             return decode_labels(context, self.metadata.output_dim)
         except RecordError as exc:
+            self.record_bytes(i)  # the context was read without its CRC: a damaged record says so first
             raise self._fail(i, str(exc)) from None
 
     # ------------------------------------------------------------- decoding
@@ -404,8 +406,8 @@ def load_dataset(path, *, on_corrupt: str = "raise") -> AutoDLData:
     Raises
     ------
     AutoDLInputError
-        When the layout is wrong, the test record count differs from the
-        test metadata ``sample_count``, or the solution does not match.
+        When the layout is wrong, a subset's record count differs from its
+        metadata ``sample_count``, or the solution does not match.
     """
     data_dir = _data_dir(Path(path))
     root, name = data_dir.parent, data_dir.name[: -len(".data")]
@@ -415,14 +417,19 @@ def load_dataset(path, *, on_corrupt: str = "raise") -> AutoDLData:
             raise AutoDLInputError(data_dir, f"no '{subset}' subset folder (expected train/ and test/)")
         subsets[subset] = AutoDLSubset(data_dir / subset, on_corrupt=on_corrupt)
     train, test = subsets["train"], subsets["test"]
+    for subset in (train, test):
+        if len(subset) != subset.metadata.sample_count:
+            empty = [p.name for p in subset.files if p.stat().st_size == 0]
+            raise AutoDLInputError(subset.subset_dir / METADATA_FILE,
+                                   f"sample_count is {subset.metadata.sample_count} but the "
+                                   f"{subset.subset_dir.name} records hold {len(subset)} examples"
+                                   + (f" ({', '.join(empty)}: empty file, 0 bytes)" if empty else "")
+                                   + ("" if subset is train else
+                                      " (predictions must have one row per test record)"))
     if train.metadata.output_dim != test.metadata.output_dim:
         raise AutoDLInputError(test.subset_dir / METADATA_FILE,
                                f"output_dim {test.metadata.output_dim} differs from the train "
                                f"metadata's {train.metadata.output_dim}")
-    if len(test) != test.metadata.sample_count:
-        raise AutoDLInputError(test.subset_dir / METADATA_FILE,
-                               f"sample_count is {test.metadata.sample_count} but the test records hold "
-                               f"{len(test)} examples (predictions must have one row per test record)")
     solution_path = root / f"{name}.solution"
     solution = None
     if solution_path.is_file():

@@ -211,15 +211,14 @@ def _verify_file(path: Path, metadata, decode_images: bool, out: _Collector) -> 
                 report(index, f"not a serialized SequenceExample ({exc})")
                 continue
             try:
+                y = decode_labels(example.context, metadata.output_dim)
+                labelled += bool(y.any())
                 if decode_images or metadata.format != "COMPRESSED":
-                    _, y, _ = decode_example(example, metadata, "raise")
+                    decode_example(example, metadata, "raise")
                 else:
-                    y = decode_labels(example.context, metadata.output_dim)
                     _image_headers(example, metadata)
             except RecordError as exc:
                 report(index, str(exc))
-                continue
-            labelled += bool(y.any())
     return count, labelled
 
 
