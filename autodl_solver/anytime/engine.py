@@ -496,8 +496,9 @@ class Engine:
             option.budget_s = min(budget, max(cfg.round_budget_factor * cost * infl * slot.overrun, full + 2.0))
             return option
         shortened = budget - read
-        if (getattr(slot.learner, "budget_aware", False) and shortened >= cfg.min_partial_s
-                and shortened >= cfg.partial_min_fraction * (full - read)):
+        # before any prediction exists, a shortened first round is better than none (the prior may be wrong)
+        enough = self._best is None or shortened >= cfg.partial_min_fraction * (full - read)
+        if getattr(slot.learner, "budget_aware", False) and shortened >= cfg.min_partial_s and enough:
             option.partial, option.cost_s, option.budget_s = True, budget, shortened
             return option
         return None

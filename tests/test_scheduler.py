@@ -1,0 +1,276 @@
+"""The any-time scheduler: expected ALC gain per second, the learned prior, shortened rounds, skipped learners."""
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+
+import numpy as np
+import pytest
+
+from autodl_solver.anytime.config import EngineConfig
+from autodl_solver.anytime.engine import Engine
+from autodl_solver.anytime.prior import (LearnerPrior, SchedulingPrior, load_prior, portfolio_space)
+from autodl_solver.anytime.scheduler import RoundOption, Scheduler, log_time
+from autodl_solver.challenge.scoring import transform_time
+from autodl_solver.testing import CentroidConfig, CentroidLearner, make_dataset
+
+
+def prior_entry(learner, log_cost=math.log(0.1), scores=(0.9, 0.95), cum=(1.0, 3.0), slope=0.0, domain="tabular"):
+    return LearnerPrior(domain=domain, learner=learner, device="cpu", log_cost=log_cost, cost_slope=slope,
+                        scores=tuple(scores), cum_cost=tuple(cum))
+
+
+class Timed(CentroidLearner):
+    """A centroid learner with an honest fixed cost per round, budget-aware (stops at its budget)."""
+
+    budget_aware = True
+
+    def __init__(self, metadata, name, cost_s, max_fits=None, seed=0):
+        super().__init__(metadata, CentroidConfig(cost_s=cost_s, max_fits=max_fits), seed)
+        self.name = name
+        self.budgets: list[float] = []
+
+    def fit(self, data, budget_s):
+        self.budgets.append(budget_s)
+        super().fit(data, budget_s)
+
+
+def write_prior(path, entries, space=None, scale=None):
+    prior = SchedulingPrior(entries={(e.domain, e.learner, e.device): e for e in entries}, scale=scale or {})
+    record = prior.to_dict(space or portfolio_space())
+    path.write_text(json.dumps(record))
+    return path
+
+
+# ------------------------------------------------------------------ the rule
+def test_log_time_is_the_scoring_axis():
+    for t in (0.0, 1.0, 17.0, 60.0, 300.0):
+        assert log_time(t, 300.0) == pytest.approx(float(transform_time(t, 300.0)))
+    assert log_time(500.0, 300.0) == 1.0
+
+
+def test_cheap_fresh_learner_goes_first_when_both_are_valued_from_the_prior():
+    s = Scheduler(60.0)
+    cheap = RoundOption(key=1, name="cheap", rounds=0, cost_s=0.1, budget_s=50, prior=prior_entry("cheap"))
+    slow = RoundOption(key=0, name="slow", rounds=0, cost_s=20.0, budget_s=50,
+                       prior=prior_entry("slow", scores=(1.0, 1.0)))
+    choice = s.choose([slow, cheap], now_s=0.0, best=None, scale=0.9, horizon_s=59)
+    assert choice.option.name == "cheap" and choice.reason.startswith("prior")
+
+
+def test_a_strong_learner_behind_the_best_is_valued_over_its_lookahead():
+    s = Scheduler(300.0)
+    # the best, saturating: +0.001 per round
+    linear = RoundOption(key=0, name="linear", rounds=3, cost_s=1.0, budget_s=200, score=0.80, gain_ema=0.001,
+                         cost_growth=2.0, member_weight=1.0)
+    # untried CNN: 0.7 of the scale after one round, 1.0 after three
+    cnn = RoundOption(key=1, name="cnn", rounds=0, cost_s=5.0, budget_s=200,
+                      prior=prior_entry("cnn", scores=(0.7, 0.9, 1.0), cum=(1.0, 3.0, 7.0)))
+    choice = s.choose([linear, cnn], now_s=5.0, best=0.80, scale=0.95, horizon_s=290)
+    assert choice.option.name == "cnn"
+    # one round of the CNN alone (no time for more) cannot pass the best: the linear model keeps its rounds
+    late = s.choose([linear, cnn], now_s=280.0, best=0.80, scale=0.95, horizon_s=290)
+    assert late.option.name == "linear"
+
+
+def test_untried_learners_without_prior_are_probed_first_in_portfolio_order():
+    s = Scheduler(60.0)
+    trained = RoundOption(key=0, name="a", rounds=2, cost_s=0.1, budget_s=50, score=0.9, gain_ema=0.05)
+    fresh2 = RoundOption(key=2, name="c", rounds=0, cost_s=1.0, budget_s=50)
+    fresh1 = RoundOption(key=1, name="b", rounds=0, cost_s=9.0, budget_s=50)
+    choice = s.choose([trained, fresh2, fresh1], now_s=1.0, best=0.9, scale=1.0, horizon_s=59)
+    assert choice.option.name == "b" and "no prior" in choice.reason
+
+
+def test_a_shortened_round_is_worth_its_fraction_of_the_full_one():
+    s = Scheduler(60.0)
+    full = RoundOption(key=0, name="a", rounds=2, cost_s=10.0, budget_s=50, score=0.8, gain_ema=0.1,
+                       member_weight=1.0, full_cost_s=10.0)
+    part = RoundOption(key=0, name="a", rounds=2, cost_s=2.0, budget_s=2.0, score=0.8, gain_ema=0.1,
+                       member_weight=1.0, full_cost_s=10.0, partial=True)
+    _, gain_full, _ = s.value(full, 40.0, 0.8, 1.0, 59.0)
+    _, gain_part, _ = s.value(part, 40.0, 0.8, 1.0, 59.0)
+    assert gain_part == pytest.approx(0.2 * 0.1) and gain_full == pytest.approx(0.1)
+
+
+def test_scale_is_estimated_from_the_learners_that_ran():
+    p = prior_entry("a", scores=(0.5, 1.0))
+    assert Scheduler.scale([(0.4, 1, p)], default=0.9) == pytest.approx(0.8)
+    assert Scheduler.scale([], default=0.9) == 0.9
+    assert Scheduler.scale([(0.7, 1, None)], default=0.5) == 0.7
+
+
+# ------------------------------------------------------------ prior files
+def test_prior_round_trip_and_lookup(tmp_path):
+    entry = prior_entry("tabular_linear", log_cost=math.log(0.2), slope=0.5)
+    path = write_prior(tmp_path / "p.json", [entry], scale={"tabular": 0.93})
+    prior = load_prior(path)
+    got = prior.get("tabular", "tabular_linear", "cpu")
+    assert got.first_cost_s(100) == pytest.approx(0.2 * 10)
+    assert prior.domain_scale("tabular") == pytest.approx(0.93) and prior.domain_scale("text") == 1.0
+    assert got.cost_ratio(4) == pytest.approx(3.0 + 2.0 * 2 + 2.0 * 4)  # doubling steps past the record
+
+
+@pytest.mark.parametrize("content, needle", [
+    (None, "cannot be read"),
+    ("{not json", "cannot be read"),
+    (json.dumps({"format": 99, "entries": []}), "not a format-1"),
+    (json.dumps({"format": 1, "space": "another", "entries": []}), "another portfolio space"),
+])
+def test_unusable_prior_files_warn_naming_the_file_and_fall_back(tmp_path, caplog, content, needle):
+    path = tmp_path / "prior.json"
+    if content is not None:
+        path.write_text(content)
+    with caplog.at_level(logging.WARNING, logger="autodl_solver.anytime.prior"):
+        assert load_prior(path) is None
+    assert str(path) in caplog.text and needle in caplog.text
+
+
+def test_a_prior_entry_with_nan_costs_is_dropped_with_a_warning(tmp_path, caplog):
+    good = prior_entry("tabular_gbdt")
+    path = write_prior(tmp_path / "p.json", [good, prior_entry("tabular_mlp")])
+    record = json.loads(path.read_text())
+    record["entries"][1]["log_cost"] = float("nan")
+    path.write_text(json.dumps(record))
+    with caplog.at_level(logging.WARNING):
+        prior = load_prior(path)
+    assert prior.get("tabular", "tabular_gbdt", "cpu") is not None
+    assert prior.get("tabular", "tabular_mlp", "cpu") is None
+    assert "tabular_mlp" in caplog.text and str(path) in caplog.text
+
+
+def test_prior_off_and_env_variable(tmp_path, monkeypatch):
+    path = write_prior(tmp_path / "p.json", [prior_entry("x")])
+    monkeypatch.setenv("AUTODL_SOLVER_SCHEDULER_PRIOR", str(path))
+    assert load_prior().source == str(path)
+    monkeypatch.setenv("AUTODL_SOLVER_SCHEDULER_PRIOR", "off")
+    assert load_prior() is None
+    train, _, _ = make_dataset("tabular", n_train=60, n_test=10, output_dim=2)
+    engine = Engine(train.metadata, [Timed(train.metadata, "a", 0.0)], config=EngineConfig(scheduler_prior="off"))
+    assert engine.prior is None
+    with pytest.raises(Exception, match="scheduler_prior"):
+        EngineConfig(scheduler_prior=3)
+
+
+# ------------------------------------------------------------- the engine
+def tabular():
+    return make_dataset("tabular", n_train=160, n_test=40, output_dim=3)
+
+
+def test_engine_skips_a_learner_whose_first_round_cannot_pay_back(tmp_path, caplog):
+    train, test, _ = tabular()
+    cheap, slow = Timed(train.metadata, "cheap", 0.01, max_fits=3), Timed(train.metadata, "slow", 0.01)
+    # the prior says "slow" costs 100 s per first round: over 25 % of T = 8 s
+    path = write_prior(tmp_path / "p.json", [prior_entry("cheap", log_cost=math.log(1e-4)),
+                                             prior_entry("slow", log_cost=math.log(100.0))])
+    engine = Engine(train.metadata, [cheap, slow], config=EngineConfig(scheduler_prior=str(path)))
+    with caplog.at_level(logging.INFO, logger="autodl_solver.anytime.engine"):
+        engine.fit(train, 8.0, test)
+    assert slow.fits == 0 and cheap.fits >= 1
+    summary = {s["name"]: s for s in engine.learner_summary()}
+    assert "0.25 x T" in summary["slow"]["skipped"] and "prior" in summary["slow"]["skipped"]
+    assert "learner slow not run" in caplog.text
+    assert summary["cheap"]["prior"] is True and summary["cheap"]["time_s"] >= 0
+
+
+def test_the_only_learner_is_never_skipped(tmp_path):
+    train, test, _ = tabular()
+    slow = Timed(train.metadata, "slow", 0.01, max_fits=2)
+    path = write_prior(tmp_path / "p.json", [prior_entry("slow", log_cost=math.log(100.0))])
+    engine = Engine(train.metadata, [slow], config=EngineConfig(scheduler_prior=str(path)))
+    engine.fit(train, 3.0, test)
+    assert slow.fits >= 1
+
+
+def test_a_shortened_round_uses_the_end_of_the_budget_and_never_passes_it():
+    train, test, _ = tabular()
+    # every full round claims 5 s (honestly sleeps up to its budget): in 8 s only one full round fits,
+    # then a shortened one fills the rest of the budget
+    learner = Timed(train.metadata, "slow", 5.0, max_fits=10)
+    engine = Engine(train.metadata, [learner], config=EngineConfig(scheduler_prior="off", safety_margin_s=0.2,
+                                                                   min_partial_s=0.3, patience=None))
+    start = time.time()
+    engine.fit(train, 8.0, test)
+    took = time.time() - start
+    assert took <= 8.0 + 0.5
+    assert len(learner.budgets) >= 2 and learner.budgets[1] < 5.0
+    assert engine.history[-1].partial
+    used = sum(h.fit_s for h in engine.history)
+    assert used >= 0.85 * 8.0
+
+
+def test_round_budget_is_capped_at_a_multiple_of_the_expected_cost():
+    train, test, _ = tabular()
+    learner = Timed(train.metadata, "a", 0.05, max_fits=2)
+    engine = Engine(train.metadata, [learner], config=EngineConfig(scheduler_prior="off", round_budget_factor=4.0))
+    engine.fit(train, 30.0, test)
+    assert max(learner.budgets) <= 4.0 * 0.05 * engine.config.cost_inflation * 4 + 2.5
+
+
+def test_learner_exploding_past_its_prior_is_re_estimated(tmp_path, caplog):
+    train, test, _ = tabular()
+    learner = Timed(train.metadata, "a", 1.0, max_fits=2)
+    path = write_prior(tmp_path / "p.json", [prior_entry("a", log_cost=math.log(0.01))])
+    engine = Engine(train.metadata, [learner], config=EngineConfig(scheduler_prior=str(path)))
+    with caplog.at_level(logging.WARNING):
+        engine.fit(train, 10.0, test)
+    assert "its prior" in caplog.text and "re-estimated" in caplog.text
+    assert learner.budgets[0] <= 4.0 * 0.01 * 1.25 + 2.0 + 1e-6  # capped: the prior's 0.01 s cannot eat the run
+
+
+def test_same_seed_same_schedule(tmp_path):
+    def run():
+        train, test, _ = tabular()
+        learners = [Timed(train.metadata, "a", 0.0, max_fits=4), Timed(train.metadata, "b", 0.0, max_fits=4)]
+        path = write_prior(tmp_path / "p.json", [prior_entry("a"), prior_entry("b", scores=(0.5, 1.0))])
+        engine = Engine(train.metadata, learners, config=EngineConfig(scheduler_prior=str(path), seed=1))
+        engine.fit(train, 5.0, test)
+        return [h.learner for h in engine.history], engine.predict(test.take(0, len(test))[0])
+
+    (order1, p1), (order2, p2) = run(), run()
+    assert order1 == order2
+    np.testing.assert_array_equal(p1, p2)
+
+
+# ------------------------------------------------------------ the fitter
+def round_log(dataset_rows, domain="tabular", shape=(1, 1, 10, 1), learners=(("a", 0.1, (0.8, 0.9)),)):
+    rounds = []
+    for name, first_s, scores in learners:
+        for k, score in enumerate(scores):
+            rounds.append({"learner": name, "fit_s": first_s * 2 ** k, "val_score": score, "n_rows": dataset_rows,
+                           "error": None, "partial": False})
+    return {"format": 1, "domain": domain, "device": "cpu", "n_train": dataset_rows, "tensor_shape": list(shape),
+            "rounds": rounds}
+
+
+def test_fit_scheduler_prior_from_round_logs(tmp_path):
+    from benchmarks.fit_scheduler_prior import fit_prior, main
+
+    runs = [{"tag": "t", "dataset": "d1", "method": "learner:a", "commit": "abc", "dirty": False,
+             "log": round_log(100, learners=(("a", 0.1, (0.8, 0.9)),))},
+            {"tag": "t", "dataset": "d1", "method": "learner:b", "commit": "abc", "dirty": False,
+             "log": round_log(100, learners=(("b", 1.0, (0.5, 1.0)),))},
+            {"tag": "t", "dataset": "d2", "method": "learner:a", "commit": "abc", "dirty": False,
+             "log": round_log(400, learners=(("a", 0.4, (0.4, 0.5)),))}]
+    prior = fit_prior(runs)
+    a = prior.get("tabular", "a", "cpu")
+    # cost proportional to units: 0.1 s at 1000 units, 0.4 s at 4000
+    assert a.cost_slope == pytest.approx(1.0) and a.first_cost_s(2000) == pytest.approx(0.2)
+    # d1's best is 1.0 (learner b), d2's 0.5: fractions (0.8, 0.9) and (0.8, 1.0), medians 0.8 and 0.95
+    assert a.scores == pytest.approx((0.8, 0.95)) and a.cum_cost == pytest.approx((1.0, 3.0))
+    assert prior.runs == ("t/d1/learner:a", "t/d1/learner:b", "t/d2/learner:a") and prior.commit == "abc"
+
+    # the script: from kept runs to a file load_prior accepts
+    root = tmp_path / "runs"
+    for run in runs:
+        folder = root / run["tag"] / run["dataset"] / run["method"].replace(":", "_")
+        folder.mkdir(parents=True)
+        (folder / "rounds.json").write_text(json.dumps(run["log"]))
+        (folder / "row.json").write_text(json.dumps({"method": run["method"], "machine": {"git_commit": "abc"}}))
+    out = tmp_path / "prior.json"
+    assert main(["--tags", "t", "--runs-root", str(root), "--out", str(out)]) == 0
+    loaded = load_prior(out)
+    assert loaded.get("tabular", "a", "cpu").scores == pytest.approx((0.8, 0.95))
+    assert main(["--tags", "nothing", "--runs-root", str(root), "--out", str(out)]) == 2
