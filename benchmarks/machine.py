@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import platform
 import subprocess
+import sys
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Optional
@@ -47,6 +48,18 @@ def git_state(repo: Optional[Path] = None) -> dict:
     return {"git_commit": commit, "git_dirty": None if status is None else bool(status.strip())}
 
 
+def _installed_tensorflow() -> Optional[str]:
+    """TensorFlow's version from its package metadata: importing it costs seconds, and the runs import their own."""
+    from importlib import metadata
+
+    for dist in ("tensorflow", "tensorflow-cpu", "tensorflow-gpu"):
+        try:
+            return metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            continue
+    return None
+
+
 def _affinity() -> list[int]:
     try:
         return sorted(os.sched_getaffinity(0))
@@ -76,8 +89,9 @@ def machine_info(repo: Optional[Path] = None) -> dict:
         pass
     versions = {}
     for mod in ("numpy", "torch", "sklearn", "lightgbm", "tensorflow"):
+        version = _installed_tensorflow() if mod == "tensorflow" and mod not in sys.modules else None
         try:
-            versions[mod] = __import__(mod).__version__
+            versions[mod] = version or __import__(mod).__version__
         except Exception:  # noqa: BLE001 - a missing package is just not listed
             pass
     gpu = None
