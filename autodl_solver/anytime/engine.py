@@ -149,10 +149,14 @@ class Engine:
         (``config.seed`` wins when set).
     callbacks : sequence of Callback
         Receive the run's events.
+    prior : SchedulingPrior, optional
+        The scheduling prior to use instead of the one ``config.scheduler_prior``
+        names (the interface any prior source feeds: a fitted file, T-NAML).
     """
 
     def __init__(self, metadata: Metadata, learners: Optional[Sequence[Learner]] = None, *, method: str = "solver",
-                 config: Optional[EngineConfig] = None, seed: int = 0, callbacks: Sequence[Callback] = ()) -> None:
+                 config: Optional[EngineConfig] = None, seed: int = 0, callbacks: Sequence[Callback] = (),
+                 prior: Optional[SchedulingPrior] = None) -> None:
         config = config or EngineConfig()
         config.validate()
         self.seed = int(config.seed if config.seed is not None else seed)
@@ -195,7 +199,7 @@ class Engine:
         self._predict_cost_s = 0.0
         self.domain = _domain_of(metadata)
         self.device = _device_kind()
-        self.prior: Optional[SchedulingPrior] = _resolve_prior(config.scheduler_prior)
+        self.prior: Optional[SchedulingPrior] = prior if prior is not None else _resolve_prior(config.scheduler_prior)
         for slot in self._slots:
             if self.prior is not None:
                 slot.prior = self.prior.get(self.domain, getattr(slot.learner, "name", "") or slot.name, self.device)
@@ -714,12 +718,21 @@ def _domain_of(metadata: Metadata) -> str:
 
 
 def _device_kind() -> str:
-    """``"cuda"`` when torch sees a GPU, else ``"cpu"`` (the scheduling prior is per device)."""
-    try:
-        import torch
-    except ImportError:
+    """``"cuda"`` when torch sees a GPU, else ``"cpu"`` (the scheduling prior is per device).
+
+    Torch learners import torch in their constructors, before the engine is
+    built; when nothing imported it, no learner can use a GPU, and importing
+    it here (seconds) would only slow a tabular run down.
+    """
+    import sys
+
+    torch = sys.modules.get("torch")
+    if torch is None:
         return "cpu"
-    return "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    except Exception:  # noqa: BLE001 - a broken CUDA set-up trains on the CPU
+        return "cpu"
 
 
 def _resolve_prior(setting: Optional[str]) -> Optional[SchedulingPrior]:
