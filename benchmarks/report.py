@@ -48,20 +48,20 @@ def learner_failures(row: dict) -> str:
 
 
 def _code(m: dict) -> str:
-    """``commit abc`` plus `` (uncommitted changes)`` when the tree was dirty."""
+    """``commit abc`` plus `` with uncommitted changes`` when the tree was dirty."""
     text = f"commit {m.get('git_commit') or '?'}"
     if m.get("git_dirty"):
-        text += " (uncommitted changes, run with --allow-dirty)"
+        text += " with uncommitted changes"
     return text
 
 
 def _dirty_rows(rows: Sequence[dict]) -> list[str]:
-    """A report line naming the rows run on a checkout with uncommitted changes (``--allow-dirty``), if any."""
-    dirty = [f"{r['dataset']} / {r['method']}" for r in rows
-             if r.get("git_dirty", (r.get("machine") or {}).get("git_dirty"))]
+    """A report line naming the rows run on a checkout with uncommitted changes, if any."""
+    dirty = [f"{r['dataset']} / {r['method']}" + (" (--allow-dirty)" if r.get("allow_dirty") else "")
+             for r in rows if r.get("git_dirty", (r.get("machine") or {}).get("git_dirty"))]
     if not dirty:
         return []
-    return [f"Run with uncommitted changes in the checkout (--allow-dirty): {', '.join(dirty)}  "]
+    return [f"Run on a checkout with uncommitted changes: {', '.join(dirty)}  "]
 
 
 def _pinning(m: dict) -> str:

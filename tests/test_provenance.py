@@ -199,6 +199,6 @@ def test_reports_name_dirty_runs():
     record = {"benchmark": "t", "suite": "t", "command": "c", "time_budget": 5.0,
               "machine": dict(MACHINE, git_dirty=True), "results": rows}
     for md in (suite_markdown(record), markdown_table(record)):
-        assert "commit abc (uncommitted changes" in md
-        line = next(x for x in md.splitlines() if x.startswith("Run with uncommitted changes"))
-        assert line == "Run with uncommitted changes in the checkout (--allow-dirty): d1 / solver  "
+        assert "commit abc with uncommitted changes;" in md
+        line = next(x for x in md.splitlines() if x.startswith("Run on a checkout with uncommitted changes"))
+        assert line == "Run on a checkout with uncommitted changes: d1 / solver (--allow-dirty)  "
