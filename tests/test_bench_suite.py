@@ -173,6 +173,9 @@ def run_tiny(registry, executor, tmp_path: Path) -> dict:
     assert [(r["dataset"], r["method"]) for r in record["results"]] == [("tiny", m) for m in TINY_METHODS]
     for r in record["results"]:
         assert 0.0 <= r["alc"] <= 1.0 and r["n_predictions"] >= 1 and r["domain"] == "tabular"
+        # provenance: the code (commit, dirty tree) and the engine's per-learner summary from the round log
+        assert isinstance(r["git_dirty"], bool) and r["allow_dirty"] is False and r["round_log"] == "rounds.json"
+        assert [entry["name"] for entry in r["learners"]] == [r["method"]]
         kept = json.loads((tmp_path / "work" / "runs" / "tiny" / "tiny" / r["method"] / "row.json").read_text())
         assert kept["alc"] == r["alc"]
     for name in ("tiny.json", "tiny.md", "tiny_tiny.png"):
