@@ -17,7 +17,8 @@ and device (``autodl_solver/anytime/prior.py`` has the format):
 
 Usage::
 
-    python -m benchmarks.fit_scheduler_prior --tags members_T60 [--out configs/scheduler_prior.json]
+    python -m benchmarks.fit_scheduler_prior --results benchmarks/results/members_T60.json
+    python -m benchmarks.fit_scheduler_prior --tags members_T60        # the kept runs under work/runs
 
 The file records the commits and runs it came from; nothing in it is typed in.
 """
@@ -60,6 +61,21 @@ def read_runs(tags: Sequence[str], root: Path = WORK / "runs") -> list[dict]:
                 continue
             runs.append({"tag": tag, "dataset": log_path.parent.parent.name, "method": method, "log": log,
                          "commit": (row.get("machine") or {}).get("git_commit", ""),
+                         "dirty": (row.get("machine") or {}).get("git_dirty")})
+    return runs
+
+
+def read_results(paths: Sequence[Path]) -> list[dict]:
+    """The runs kept inside result files (rows with ``round_log_data``, as ``portfolio_members`` writes them)."""
+    runs = []
+    for path in paths:
+        record = json.loads(Path(path).read_text())
+        for row in record.get("results", []):
+            method = row.get("method", "")
+            if not row.get("round_log_data") or (method != "solver" and not method.startswith("learner:")):
+                continue
+            runs.append({"tag": record.get("benchmark", Path(path).stem), "dataset": row["dataset"], "method": method,
+                         "log": row["round_log_data"], "commit": (row.get("machine") or {}).get("git_commit", ""),
                          "dirty": (row.get("machine") or {}).get("git_dirty")})
     return runs
 
@@ -131,14 +147,16 @@ def _median_by_round(curves: list[list[float]]) -> list[float]:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--tags", nargs="+", required=True, help="benchmark tags whose kept runs to read")
+    p.add_argument("--tags", nargs="+", default=[], help="benchmark tags whose kept runs (work/runs) to read")
+    p.add_argument("--results", nargs="+", type=Path, default=[],
+                   help="result files whose rows carry their round logs (results/members_T60.json)")
     p.add_argument("--runs-root", type=Path, default=WORK / "runs")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = p.parse_args(argv)
-    runs = read_runs(args.tags, args.runs_root)
+    runs = read_runs(args.tags, args.runs_root) + read_results(args.results)
     if not runs:
         print(f"error: {args.runs_root}: no round logs (rounds.json) of solver or learner:* runs for tags "
-              f"{args.tags}", file=sys.stderr)
+              f"{args.tags} or in {[str(p) for p in args.results]}", file=sys.stderr)
         return 2
     dirty = sorted({f"{r['tag']}/{r['dataset']}/{r['method']}" for r in runs if r["dirty"]})
     prior = fit_prior(runs)

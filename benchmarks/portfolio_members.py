@@ -47,6 +47,9 @@ def report(tag: str, datasets: Sequence[str], time_budget: float, command: str) 
         found = {}
         for path in sorted((WORK / "runs" / tag / name).glob("*/row.json")):
             row = json.loads(path.read_text())
+            log = path.parent / "rounds.json"
+            if log.is_file():  # kept in the results: the scheduling prior is fitted from these (fit_scheduler_prior)
+                row["round_log_data"] = json.loads(log.read_text())
             found[row["method"]] = row
         if not found:
             continue

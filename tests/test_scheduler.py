@@ -274,3 +274,18 @@ def test_fit_scheduler_prior_from_round_logs(tmp_path):
     loaded = load_prior(out)
     assert loaded.get("tabular", "a", "cpu").scores == pytest.approx((0.8, 0.95))
     assert main(["--tags", "nothing", "--runs-root", str(root), "--out", str(out)]) == 2
+
+
+def test_fit_scheduler_prior_from_a_results_file(tmp_path):
+    from benchmarks.fit_scheduler_prior import main
+
+    rows = [{"dataset": "d1", "method": "learner:a", "machine": {"git_commit": "abc", "git_dirty": False},
+             "round_log_data": round_log(100)},
+            {"dataset": "d1", "method": "baseline1", "round_log_data": round_log(100, learners=(("z", 1, (1,)),))}]
+    results = tmp_path / "members_T60.json"
+    results.write_text(json.dumps({"benchmark": "members_T60", "results": rows}))
+    out = tmp_path / "prior.json"
+    assert main(["--results", str(results), "--out", str(out)]) == 0
+    record = json.loads(out.read_text())
+    assert record["runs"] == ["members_T60/d1/learner:a"] and record["commit"] == "abc"
+    assert [e["learner"] for e in record["entries"]] == ["a"]  # baselines are not the solver's learners
