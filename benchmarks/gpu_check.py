@@ -171,13 +171,16 @@ def vision_throughput(dataset_dir: Path, domain: str, device: str, *, batch: Opt
     channels = int(metadata.tensor_shape[3]) if metadata.tensor_shape[3] > 0 else 3  # as the learner reads it
     x = torch.randn(batch, frames, channels, side, side, device=dev)
     amp = dev.type == "cuda" and bool(cfg.amp)
+    backbone = getattr(cfg, "backbone", None)
+    if hasattr(learner, "backbone_for"):  # image_cnn's "auto": the backbone it picked for these channels
+        backbone = learner.backbone_for(channels)
     autocast = torch.autocast("cuda", dtype=torch.float16) if amp else contextlib.nullcontext()
     with autocast:
         rate = throughput(learner.net, x, True, steps=steps)
     del learner, x
     if dev.type == "cuda":
         torch.cuda.empty_cache()
-    return {"learner": name, "backbone": getattr(cfg, "backbone", None), "device": device,
+    return {"learner": name, "backbone": backbone, "device": device,
             "input": [frames, channels, side, side],
             "batch": batch, "steps": steps, "amp": amp,
             "train_per_s": round(float(rate), 2), "unit": "clips/s" if frames > 1 else "images/s"}
@@ -377,7 +380,8 @@ def _rate_cell(row: dict) -> str:
         return "failed"
     amp = ", AMP" if rate.get("amp") else ""
     shape = "x".join(str(v) for v in rate["input"]) if rate.get("input") else ""
-    return f"{rate['train_per_s']:g} {rate['unit']} ({rate['learner']} {shape}, batch {rate['batch']}{amp})"
+    net = f"{rate['learner']}/{rate['backbone']}" if rate.get("backbone") else rate["learner"]
+    return f"{rate['train_per_s']:g} {rate['unit']} ({net} {shape}, batch {rate['batch']}{amp})"
 
 
 def _learners_cell(row: dict) -> str:
