@@ -445,3 +445,37 @@ def test_library_predict_refuses_before_fit_and_wrong_shapes():
 
     with pytest.raises(AutoDLInputError, match="not fitted"):
         AutoDLClassifier().predict_proba(np.zeros((2, 4)))
+
+
+# ------------------------------------------------------------ file modes
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o002, 0o664), (0o077, 0o600)])
+def test_result_files_honour_the_umask(tmp_path, umask, mode):
+    """Atomic writes go through mkstemp (0600): the result must get 0666 & ~umask, like open()."""
+    from autodl_solver.utils.atomic import atomic_dir, atomic_write_bytes, atomic_write_text
+
+    old = os.umask(umask)
+    try:
+        atomic_write_text(tmp_path / "scores.txt", "score: 1\n")
+        atomic_write_bytes(tmp_path / "tiny.predict_0", b"0.5 0.5\n")
+        with atomic_dir(tmp_path / "folder") as folder:
+            (folder / "inside").write_text("x")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "scores.txt").stat().st_mode & 0o777 == mode
+    assert (tmp_path / "tiny.predict_0").stat().st_mode & 0o777 == mode
+    assert (tmp_path / "folder").stat().st_mode & 0o777 == 0o777 & ~umask
+    assert_nothing_half_written(tmp_path / "folder")
+
+
+def test_score_outputs_are_readable_by_another_user(bases, tmp_path, capsys):
+    predictions = _prediction_dir(tmp_path, 6)
+    old = os.umask(0o022)
+    try:
+        status, _, err = call(capsys, "score", "--solution_dir", bases["dense"], "--prediction_dir", predictions,
+                              "--score_dir", tmp_path / "scores")
+    finally:
+        os.umask(old)
+    assert status == 0, err
+    for path in (tmp_path / "scores").iterdir():
+        assert path.stat().st_mode & 0o044 == 0o044, path  # group and others may read
+    assert_nothing_half_written(tmp_path / "scores")

@@ -315,3 +315,77 @@ def test_ingestion_module_entry_point_reports_bad_input(tmp_path):
 
 def test_default_code_dir_is_the_packaged_solver():
     assert ingestion.default_code_dir() == Path(ingestion.__file__).resolve().parent
+
+
+# ------------------------------------------------- failures a model only logs
+_LOGGING_MODEL = '''"""Test model: catches its own exception in train() and logs it, as our model.py does."""
+import logging
+
+import numpy as np
+
+from autodl_solver.errors import AutoDLInputError
+
+logger = logging.getLogger("autodl_solver.challenge.model")
+KIND = {kind!r}
+
+
+class Model:
+    def __init__(self, metadata):
+        self.output_dim = metadata.get_output_size()
+        self.done_training = False
+
+    def train(self, dataset, remaining_time_budget=None):
+        self.done_training = True
+        try:
+            if KIND == "data":
+                raise AutoDLInputError("sample-x.tfrecord", "record 7: corrupt data (CRC mismatch)")
+            if KIND == "tf":
+                import tensorflow as tf
+                raise tf.errors.DataLossError(None, None, "corrupted record at 48522")
+            raise RuntimeError("out of ideas")
+        except Exception:
+            logger.exception("Model.train failed (1 in a row)")
+
+    def test(self, dataset, remaining_time_budget=None):
+        return np.zeros((sum(1 for _ in dataset), self.output_dim))
+'''
+
+
+@pytest.mark.parametrize("kind, status, message", [
+    ("data", 2, "error: sample-x.tfrecord: record 7: corrupt data (CRC mismatch)"),
+    ("tf", 2, "error: tf.data records: TensorFlow could not read the dataset: corrupted record at 48522"),
+    ("other", 1, "error: ingestion failed: Model.train failed (1 in a row): RuntimeError: out of ideas"),
+])
+def test_an_error_the_model_only_logs_is_the_exit_status(tiny, tmp_path, capsys, kind, status, message):
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "model.py").write_text(_LOGGING_MODEL.format(kind=kind))
+    out = tmp_path / "out"
+    got = cli.main(["ingest", f"--dataset_dir={tiny['root']}", f"--output_dir={out}", f"--code_dir={code}",
+                    "--time_budget=20"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert got == status and err[-1] == message
+    # The run itself finished as the official one would: end.txt and the prediction are there.
+    assert read_end_file(out / "end.txt")["ingestion_success"] == 1
+    assert (out / "tiny.predict_0").is_file()
+
+
+def test_ingest_refuses_corrupt_records_before_the_model_is_built(tiny, tmp_path, capsys):
+    record = next((tiny["data_dir"] / "train").glob("sample*"))
+    data = bytearray(record.read_bytes())
+    data[30] ^= 1
+    record.write_bytes(bytes(data))
+    out = tmp_path / "out"
+    status = cli.main(["ingest", f"--dataset_dir={tiny['root']}", f"--output_dir={out}",
+                       f"--code_dir={MODELS / 'constant'}"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert status == 2 and len(err) == 1 and record.name in err[0] and "CRC mismatch" in err[0]
+    assert not out.exists()
+    # --no_data_check skips the check (run does it itself): TensorFlow then meets the damage in
+    # the run, and that is still a data error (exit 2) in one line, after end.txt.
+    status = cli.main(["ingest", f"--dataset_dir={tiny['root']}", f"--output_dir={out}",
+                       f"--code_dir={MODELS / 'constant'}", "--no_data_check", "--time_budget=5"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert status == 2 and err[-1] == ("error: tf.data records: TensorFlow could not read the dataset: "
+                                       "corrupted record at 12")
+    assert read_end_file(out / "end.txt")["ingestion_success"] == 0

@@ -93,3 +93,29 @@ def test_unzipped_submission_runs_under_ingestion(tmp_path, sample_dataset):
     rows = predictions[-1].read_text().splitlines()
     assert len(rows) == 10 and all(len(r.split()) == 10 for r in rows)
     assert "ingestion_success: 1" in (output_dir / "end.txt").read_text()
+
+
+def test_zip_leaves_out_dotfiles_caches_and_compiled_files(tmp_path, monkeypatch):
+    from autodl_solver.challenge import submission
+
+    pkg = tmp_path / "autodl_solver"
+    for name in ("__init__.py", "core.py", ".env", ".DS_Store", "core.py~", "core.pyc", "notes.swp",
+                 ".git/config", "__pycache__/core.cpython-311.pyc", ".pytest_cache/v/x", ".ruff_cache/x",
+                 ".mypy_cache/x", "sub/.hidden.py", "sub/mod.py", ".cache/weights.bin", "x.egg-info/PKG-INFO"):
+        path = pkg / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("x")
+    monkeypatch.setattr(submission, "package_root", lambda: pkg)
+    names = sorted(n for n in submission.submission_files(configs_dir=tmp_path / "none")
+                   if n.startswith("autodl_solver/"))
+    assert names == ["autodl_solver/__init__.py", "autodl_solver/core.py", "autodl_solver/sub/mod.py"]
+
+
+def test_zip_is_readable_by_others_under_the_usual_umask(tmp_path):
+    out = tmp_path / "s.zip"
+    old = os.umask(0o022)
+    try:
+        build_submission(out, method="baseline0")
+    finally:
+        os.umask(old)
+    assert out.stat().st_mode & 0o777 == 0o644

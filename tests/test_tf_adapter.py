@@ -205,3 +205,28 @@ def test_graph_mode_in_subprocess():
         assert out["mini1_test"] == [10, False, [1, 28, 28, 1]]
 
 
+
+
+def test_corrupt_records_are_one_clear_data_error(tmp_path):
+    from autodl_solver.data.tfrecord import write_records
+
+    path = tmp_path / "sample-x.tfrecord"
+    write_records(path, [b"a" * 40, b"b" * 40])
+    data = bytearray(path.read_bytes())
+    data[20] ^= 1  # inside the first record's data
+    path.write_bytes(bytes(data))
+    records = tf.data.TFRecordDataset(str(path)).map(
+        lambda r: (tf.zeros((1, 4, 5, 2)), tf.zeros((3,))))
+    adapter = TFDatasetAdapter(records, _meta(2), sample_count=2)
+    with pytest.raises(AutoDLInputError, match=r"^tf.data records: TensorFlow could not read the dataset: "
+                                               r"corrupted record at 12$"):  # byte offset of the data
+        adapter.take(0, 2)
+
+
+def test_fewer_elements_than_sample_count_is_flagged_as_a_data_error(caplog):
+    x, y = _arrays(n=5)
+    adapter = TFDatasetAdapter(tf.data.Dataset.from_tensor_slices((x, y)), _meta(8), sample_count=8)
+    with caplog.at_level("WARNING", logger="autodl_solver.challenge.tf_adapter"):
+        assert len(adapter.take(0, 8)[0]) == 5
+    flagged = [r.autodl_data_error for r in caplog.records if hasattr(r, "autodl_data_error")]
+    assert flagged == [("metadata sample_count", "the dataset has 5 elements, the metadata sample_count says 8")]

@@ -433,9 +433,10 @@ def _data_error(exc: BaseException) -> Optional[AutoDLInputError]:
         if isinstance(exc, AutoDLInputError):
             return exc
         if type(exc).__name__ in _TF_DATA_ERRORS and type(exc).__module__.startswith("tensorflow"):
-            message = getattr(exc, "message", None) or str(exc)
-            return AutoDLInputError("tf.data records", f"TensorFlow could not read the dataset: "
-                                                       f"{message.splitlines()[0] if message else type(exc).__name__}")
+            from .tf_adapter import tf_error_message
+
+            return AutoDLInputError("tf.data records",
+                                    f"TensorFlow could not read the dataset: {tf_error_message(exc)}")
         exc = exc.__cause__ or exc.__context__
     return None
 

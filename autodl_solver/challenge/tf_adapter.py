@@ -230,9 +230,8 @@ class _Reader:
         except (tf.errors.DataLossError, tf.errors.InvalidArgumentError) as exc:
             # Corrupt or truncated records, or records that do not match the metadata shape:
             # one line naming the cause instead of TensorFlow's long traceback.
-            message = (getattr(exc, "message", None) or str(exc)).strip().splitlines()
             raise AutoDLInputError("tf.data records", "TensorFlow could not read the dataset: "
-                                   + (message[0] if message else type(exc).__name__)) from None
+                                   + tf_error_message(exc)) from None
         example = np.asarray(example, dtype=np.float32)
         labels = np.asarray(labels, dtype=np.float32)
         if self.batched:
@@ -244,6 +243,16 @@ class _Reader:
             self._session.close()
             self._session = None
         self._iterator = None
+
+
+def tf_error_message(exc: BaseException) -> str:
+    """The first line of a TensorFlow error without its ``{{function_node ...}}`` and ``[Op:...]`` noise."""
+    import re
+
+    text = (getattr(exc, "message", None) or str(exc) or type(exc).__name__).strip()
+    text = re.sub(r"\{\{function_node [^}]*\}\}\s*", "", text)
+    text = re.sub(r"\s*\[Op:[^\]]*\].*$", "", text.splitlines()[0] if text else "")
+    return text.strip() or type(exc).__name__
 
 
 def _element_shapes(tf: Any, dataset: Any):
