@@ -30,7 +30,12 @@ def rows_of(tag: str, method: str) -> dict[str, dict]:
     if not path.is_file():
         return {}
     record = json.loads(path.read_text())
-    return {r["dataset"]: r for r in record.get("results", []) if r.get("method") == method}
+    rows = {r["dataset"]: dict(r) for r in record.get("results", []) if r.get("method") == method}
+    for row in rows.values():  # rows of older files carry no machine of their own: the file's
+        row.setdefault("machine", record.get("machine"))
+        if not (row["machine"] or {}).get("git_commit") and record.get("commits", {}).get(method):
+            row["machine"] = {**(row["machine"] or {}), "git_commit": ",".join(record["commits"][method])}
+    return rows
 
 
 def compare(pairs: Sequence[tuple[str, str]], method: str, tolerance: float) -> tuple[str, list[dict]]:
