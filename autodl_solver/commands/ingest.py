@@ -2,8 +2,12 @@
 
 Same flags as ``python ingestion.py`` of the AutoDL starting kit
 (``--flag value`` or ``--flag=value``); ``--code_dir`` defaults to this
-package's solver. Exit status: 0 when ingestion succeeded, 1 when the model
-failed (see the log), 2 on bad input.
+package's solver. Every record is read once before the model is built
+(``--no_data_check`` skips that). Exit status: 0 when ingestion succeeded,
+1 when the model failed or logged an exception (``error: ingestion failed:
+...`` on stderr), 2 on bad input or a data error (a truncated, corrupt or
+empty record file, counts or shapes that do not match the metadata; one
+``error: <file>: <what was expected>`` line).
 """
 from __future__ import annotations
 
