@@ -10,7 +10,8 @@ and device (``autodl_solver/anytime/prior.py`` has the format):
 * the first round's cost as ``exp(log_cost) * units**cost_slope``
   (``units`` = first-round rows x example size), a least-squares line in
   log-log space over the runs (slope clipped to [0, 1.5]; one size only:
-  slope 1, cost proportional to the data);
+  slope 0.5, between a cost fixed by resizing and one proportional to the
+  data); a shortened first round counts with its (lower-bound) cost;
 * the hold-out NAUC after round k as a fraction of the best NAUC any run
   reached on the same dataset (median over datasets, made non-decreasing);
 * the cumulative cost up to round k in first-round units (median).
@@ -42,6 +43,9 @@ from .protocol_runner import WORK
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = REPO / "configs" / "scheduler_prior.json"
 MAX_ROUNDS = 12
+#: Cost slope when every run had one input size: between constant (inputs resized to a fixed size,
+#: fixed step counts) and proportional (a pass over every value); a log-log fit replaces it with two sizes.
+SINGLE_SIZE_SLOPE = 0.5
 
 
 def read_runs(tags: Sequence[str], root: Path = WORK / "runs") -> list[dict]:
@@ -99,8 +103,9 @@ def fit_prior(runs: Iterable[dict], first_rows: int = 500) -> SchedulingPrior:
         for r in log.get("rounds", []):
             per_learner[r["learner"]].append(r)
         for learner, rounds in per_learner.items():
-            if rounds[0].get("error") or rounds[0].get("partial"):
-                continue  # a failed or shortened first round says nothing about a full one
+            if rounds[0].get("error"):
+                continue  # a failed first round says nothing about its cost
+            # a shortened first round (cut at its budget) still says the learner costs at least that much
             rows = int(rounds[0].get("n_rows") or 0) or min(first_rows, int(log.get("n_train") or first_rows))
             units = rows * example_units(log.get("tensor_shape") or [])
             costs = np.cumsum([float(r["fit_s"]) for r in rounds])
@@ -119,7 +124,7 @@ def fit_prior(runs: Iterable[dict], first_rows: int = 500) -> SchedulingPrior:
         if len(set(np.round(log_u, 6))) >= 2:
             slope = float(np.clip(np.polyfit(log_u, log_c, 1)[0], 0.0, 1.5))
         else:
-            slope = 1.0
+            slope = SINGLE_SIZE_SLOPE
         intercept = float(np.median(log_c - slope * log_u))
         prior.entries[(domain, learner, device)] = LearnerPrior(
             domain=domain, learner=learner, device=device, log_cost=intercept, cost_slope=slope,
@@ -167,7 +172,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     atomic_write_text(args.out, json.dumps(record, indent=1) + "\n")
     print(f"[prior] {len(prior.entries)} entries from {len(runs)} runs -> {args.out}")
     for e in prior.entries.values():
-        print(f"  {e.domain:8s} {e.learner:20s} {e.device}: first round {e.first_cost_s(500):.2f} s at 500 units x "
+        print(f"  {e.domain:8s} {e.learner:20s} {e.device}: first round {e.first_cost_s(1e4):.2f} s at 1e4 units, "
               f"slope {e.cost_slope:.2f}; NAUC fraction {', '.join(f'{s:.2f}' for s in e.scores[:5])}")
     return 0
 
