@@ -297,6 +297,7 @@ def test_ingest_command(tiny, tmp_path, capsys):
     assert status == 0
     assert len(list(out.glob("tiny.predict_*"))) == 3
     assert "time_budget: 20.0\n" in (out / "start.txt").read_text()  # a CLI float, as the official
+    capsys.readouterr()  # the first run's log
     status = cli.main(["ingest", "--dataset_dir", str(tmp_path / "nowhere"), "--output_dir", str(out)])
     err = capsys.readouterr().err.strip().splitlines()
     assert status == 2 and len(err) == 1 and err[0].startswith("error: ") and "nowhere" in err[0]

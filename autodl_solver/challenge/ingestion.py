@@ -88,10 +88,25 @@ class TimeoutException(Exception):
     """The model initialization exceeded its time limit."""
 
 
+class _StderrHandler(logging.StreamHandler):
+    """A stream handler writing to whatever ``sys.stderr`` is at the time (in-process CLI calls swap it)."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:
+        pass
+
+
 def _setup_logging() -> None:
     """Official-looking log lines on stderr, once."""
     if not logger.handlers:
-        handler = logging.StreamHandler(sys.stderr)
+        handler = _StderrHandler()
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s ingestion.py: %(message)s"))
         logger.addHandler(handler)
         logger.setLevel(logging.INFO)
