@@ -81,7 +81,7 @@ class EngineConfig:
         "configs/scheduler_prior.json), a path, or 'off' (measured costs only)."))
     lookahead_rounds: int = field(default=6, metadata=_doc(
         "Rounds in a row the scheduler values each learner over (a strong learner may pass the best later)."))
-    max_first_round_fraction: float = field(default=0.25, metadata=_doc(
+    max_first_round_fraction: float = field(default=0.35, metadata=_doc(
         "A learner whose first round is expected to take more than this fraction of T is skipped (logged)."))
     round_budget_factor: float = field(default=4.0, metadata=_doc(
         "A round's fit budget is at most this many times its expected cost (plus 2 s): a learner whose "
