@@ -1,4 +1,4 @@
-"""The library face: :class:`AutoDLClassifier`, a scikit-learn style any-time classifier.
+"""The library face: :class:`AutoDLClassifier`, a scikit-learn any-time classifier.
 
 >>> from sklearn.datasets import load_iris
 >>> from autodl_solver import AutoDLClassifier
@@ -9,29 +9,53 @@
 It runs the same any-time :class:`~autodl_solver.anytime.engine.Engine` as
 the challenge ``model.py``: a portfolio of learners for the inferred domain,
 trained in growing increments under ``time_budget`` seconds, each new best
-model validated on a small hold-out with the AutoDL metric (NAUC).
+model validated on a small hold-out with the AutoDL metric (NAUC). Inputs
+(DataFrames, strings, waveforms, image files, arrays) are converted by
+:mod:`autodl_solver.data.inputs`, fitted on the training data.
 """
 from __future__ import annotations
 
 import json
 import os
+import time
+import warnings
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, Optional
 
 import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.exceptions import DataConversionWarning, NotFittedError
 
 from .anytime.callbacks import LearningCurveRecorder
 from .data.dataset import ArrayDataset, Dataset
-from .data.labels import is_multilabel
+from .data.inputs import InputEncoder, encode_labels, labels_for
 from .data.metadata import Metadata
 from .errors import AutoDLInputError
 
-__all__ = ["AutoDLClassifier"]
+__all__ = ["AutoDLClassifier", "AutoDLNotFittedError", "EXPECTED_FAILED_CHECKS"]
 
 #: Marker written in ``config.json`` so that :meth:`AutoDLClassifier.load` recognises its own folders.
 SAVE_FORMAT = "autodl_solver.AutoDLClassifier"
-SAVE_VERSION = 1
-_PARAMS = ("time_budget", "method", "seed", "config", "verbose", "output_dir")
+SAVE_VERSION = 2
+_READABLE_VERSIONS = (1, 2)
+
+#: ``sklearn.utils.estimator_checks.check_estimator`` checks that cannot apply to an any-time
+#: solver, each with the reason (passed as ``expected_failed_checks``; everything else passes).
+EXPECTED_FAILED_CHECKS: dict[str, str] = {
+    "check_dataframe_column_names_consistency": (
+        "columns of a DataFrame given in another order are reordered by name (documented), "
+        "not refused; missing and unseen names are refused with scikit-learn's message"),
+    "check_fit_idempotent": (
+        "any-time: which learners finish within time_budget, and so the model, depends on the "
+        "machine's speed at that moment; two fits of the same data may differ"),
+}
+
+# (method, domain) pairs whose learners' libraries this process already imported (see fit's docstring)
+_WARM: set[tuple[str, str]] = set()
+
+
+class AutoDLNotFittedError(AutoDLInputError, NotFittedError):
+    """Raised by a method that needs a fitted model (both an AutoDLInputError and sklearn's NotFittedError)."""
 
 
 class _CurveRecorder(LearningCurveRecorder):
@@ -52,19 +76,22 @@ class _CurveRecorder(LearningCurveRecorder):
                 self.points[-1]["test_nauc"] = None
 
 
-class AutoDLClassifier:
-    """Any-time AutoDL classifier with the scikit-learn estimator contract.
+class AutoDLClassifier(ClassifierMixin, BaseEstimator):
+    """Any-time AutoDL classifier: a scikit-learn estimator for tables, text, speech, images and video.
 
     The constructor only stores its parameters; :meth:`fit` does the work and
-    sets the fitted attributes (names ending in ``_``).
+    sets the fitted attributes (names ending in ``_``). ``clone``,
+    ``cross_val_score``, ``GridSearchCV`` and ``Pipeline`` work as with any
+    scikit-learn classifier.
 
     Parameters
     ----------
     time_budget : float
-        Wall-clock seconds :meth:`fit` may use (> 0).
+        Wall-clock seconds :meth:`fit` may take (> 0), input conversion
+        included; see :meth:`fit` for the one-time library imports.
     method : str
         ``"solver"`` (the any-time portfolio) or a baseline registered in
-        ``autodl_solver.domains.registry.METHODS``.
+        ``autodl_solver.domains.registry.METHODS`` (``"learner:<name>"`` runs one learner).
     seed : int
         Seed of the hold-out split and of every learner.
     config : dict, EngineConfig or path, optional
@@ -76,74 +103,104 @@ class AutoDLClassifier:
         When given (and a test set is known), every emitted test prediction
         is written there as the official ingestion does (``start.txt``,
         ``<task>.predict_<k>``, ``end.txt``), ready for ``autodl-solver score``.
+    sample_rate : int, optional
+        Sample rate (Hz) of waveform inputs (a list of 1-D arrays); 16 kHz is
+        assumed, with a warning, when waveforms come without one.
 
     Attributes
     ----------
     engine_ : Engine
         The fitted engine.
     metadata_ : Metadata
-        Metadata of the training data (given or built from the arrays).
+        Metadata of the training data (given or built from the inputs).
+    inputs_ : InputEncoder or None
+        The fitted input conversion (None when fitted on a Dataset or a dataset folder).
     classes_ : ndarray
-        Class labels: the sorted unique values of a 1-D ``y``, else ``0..k-1``.
+        Class labels: the sorted unique values of a 1-D ``y``; the sorted labels of
+        label lists; the columns of a 0/1 DataFrame; else ``0..k-1``.
     n_classes_ : int
         Number of classes (columns of :meth:`predict_proba`).
     multilabel_ : bool
         Whether several classes may be positive at once.
     domain_ : str
         The inferred domain (tabular, image, video, text or speech).
+    n_features_in_ : int
+        Input columns (tables and DataFrames only).
+    feature_names_in_ : ndarray of str
+        Column names of a training DataFrame whose names are all strings.
     learning_curve_ : list of dict
         One point per emitted prediction (or per new best model when no
         test set was given): ``elapsed_s``, ``val_score`` (hold-out NAUC),
-        ``learner``, ``n_rows`` and, when test labels are known,
-        ``test_nauc``.
+        ``learner``, ``n_rows`` and, when test labels are known, ``test_nauc``.
+    fit_time_s_ : float
+        Wall time of the last :meth:`fit` on the budget's clock (see :meth:`fit`).
     """
 
     def __init__(self, time_budget: float = 60.0, method: str = "solver", seed: int = 0, config: Any = None,
-                 verbose: bool = False, output_dir: Optional[str | os.PathLike] = None) -> None:
+                 verbose: bool = False, output_dir: Optional[str | os.PathLike] = None,
+                 sample_rate: Optional[int] = None) -> None:
         self.time_budget = time_budget
         self.method = method
         self.seed = seed
         self.config = config
         self.verbose = verbose
         self.output_dir = output_dir
+        self.sample_rate = sample_rate
 
     # ------------------------------------------------------- sklearn params
-    def get_params(self, deep: bool = True) -> dict[str, Any]:
-        """The constructor parameters (scikit-learn contract)."""
-        return {name: getattr(self, name) for name in _PARAMS}
-
     def set_params(self, **params: Any) -> "AutoDLClassifier":
-        """Set constructor parameters; unknown names raise :class:`AutoDLInputError`."""
-        for name, value in params.items():
-            if name not in _PARAMS:
-                raise AutoDLInputError(name, f"unknown parameter; expected one of {list(_PARAMS)}")
-            setattr(self, name, value)
-        return self
+        """Set constructor parameters; unknown names raise :class:`AutoDLInputError` (a ValueError)."""
+        valid = self.get_params(deep=False)
+        for name in params:
+            if name not in valid:
+                raise AutoDLInputError(name, f"unknown parameter; expected one of {sorted(valid)}")
+        return super().set_params(**params)
 
-    def __repr__(self) -> str:
-        changed = {k: v for k, v in self.get_params().items() if v != type(self)().get_params()[k]}
-        return f"AutoDLClassifier({', '.join(f'{k}={v!r}' for k, v in changed.items())})"
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True  # NaN is a missing value in tables
+        tags.non_deterministic = True  # any-time: what trains within time_budget depends on timing
+        tags.classifier_tags.multi_label = True
+        tags.input_tags.sparse = True  # densified: AutoDL tables are dense tensors
+        tags.input_tags.string = True  # strings are text; string columns are categories
+        tags.input_tags.categorical = True
+        return tags
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return hasattr(self, "engine_")
 
     # ------------------------------------------------------------------ fit
     def fit(self, X: Any, y: Any = None, X_test: Any = None) -> "AutoDLClassifier":
-        """Train the any-time solver for at most ``time_budget`` seconds.
+        """Train the any-time solver for at most ``time_budget`` seconds of wall time.
+
+        The clock starts when ``fit`` is called and covers input conversion,
+        building the portfolio, training and the final checks. The one thing
+        done off the clock is the **one-time import** of the learners'
+        libraries (torch, LightGBM, ...), which happens the first time a
+        process fits a given method on a given domain and takes seconds:
+        that first ``fit`` can last ``time_budget`` plus the import time,
+        later ones ``time_budget`` at most (less when every learner is done
+        early). :attr:`fit_time_s_` reports the time on the clock.
 
         Parameters
         ----------
-        X : array-like, Dataset or path
-            One of: a 2-D ``(n, F)`` table (each row becomes a ``(1, 1, F, 1)``
-            tensor); ``(n, H, W)`` or ``(n, H, W, C)`` images (each becomes a
-            ``(1, H, W, C)`` tensor); a ``(n, T, R, C, Ch)`` array or a list of 4-D
-            ``(T, R, C, Ch)`` arrays (shapes may differ: those dimensions are
-            variable, ``-1`` in the metadata); one of our :class:`Dataset`
-            objects (labels from it); or the path of an AutoDL dataset (its
-            test set, and ``X.solution`` when present, give the learning curve;
-            undecodable images are read as zeros with a warning, and such test
-            rows get a neutral class-prior prediction).
+        X : table, DataFrame, strings, waveforms, images, array, Dataset or path
+            A 2-D ``(n, F)`` numeric table; a pandas DataFrame (numeric,
+            boolean, datetime, categorical and string columns, missing values:
+            encoded as fitted here); a list / Series of strings (text); a list
+            of 1-D waveforms (speech, with ``sample_rate``); image file paths,
+            PIL images or ``(H, W[, C])`` arrays of any size, or ``(n, H, W[, C])``
+            arrays (images, resized to one training size); an ``(n, T, H, W, C)``
+            array (video) or a list of 4-D ``(T, R, C, Ch)`` tensors; one of our
+            :class:`Dataset` objects (labels from it); or the path of an AutoDL
+            dataset (its test set, and ``X.solution`` when present, give the
+            learning curve). See :mod:`autodl_solver.data.inputs`.
         y : array-like, optional
-            Class labels ``(n,)`` (any hashable values) or a multi-hot
-            ``(n, k)`` matrix. Required with arrays; ignored otherwise.
-        X_test : array-like, Dataset or (X_test, y_test), optional
+            Class labels ``(n,)`` (any hashable values; a single column ``(n, 1)``
+            is read as such, 0/1 giving two classes), a 0/1 multi-label matrix
+            ``(n, k)`` or DataFrame, or a list of label lists (multi-label).
+            Required with inputs; ignored with a Dataset or a path.
+        X_test : inputs, Dataset or (X_test, y_test), optional
             Test examples predicted at every new best model; with labels the
             learning curve also gets ``test_nauc``.
 
@@ -156,18 +213,21 @@ class AutoDLClassifier:
         ------
         AutoDLInputError
             Empty ``X``, a length mismatch, NaN in ``y``, a single class, a
-            non-positive ``time_budget``, an unknown method or config field.
+            continuous ``y``, a non-positive ``time_budget``, an unknown method
+            or config field, and a ``time_budget`` too small for any learner to
+            finish one round (``where`` is ``"time_budget"``): ``fit`` never
+            returns an estimator that cannot predict.
         """
         from .anytime.callbacks import PredictionWriter, ProgressBar
         from .anytime.clock import check_budget
-        from .anytime.engine import Engine
         from .domains.inference import infer_domain
 
+        tic = time.perf_counter()
         budget = check_budget(self.time_budget, where="time_budget")
         config = _engine_config(self.config)
-        train, test, y_test, classes, task = _training_data(X, y)
+        train, test, y_test, classes, task, encoder = _training_data(X, y, self.sample_rate)
         if X_test is not None:
-            test, y_test = _test_data(X_test, train.metadata, classes)
+            test, y_test = _test_data(X_test, train.metadata, classes, encoder)
         metadata = train.metadata
         recorder = _CurveRecorder(y_test)
         callbacks: list[Any] = [recorder]
@@ -175,64 +235,108 @@ class AutoDLClassifier:
             callbacks.append(PredictionWriter(self.output_dir, task))
         if self.verbose:
             callbacks.append(ProgressBar())
-        engine = Engine(metadata, method=self.method, config=config, seed=int(self.seed), callbacks=callbacks)
-        engine.fit(train, budget, test)
+        engine, off_clock = _build_engine(metadata, self.method, config, int(self.seed), callbacks)
+        spent = time.perf_counter() - tic - off_clock
+        if budget - spent <= 0:
+            raise AutoDLInputError("time_budget", f"{budget:g} s is used up before training starts (reading the "
+                                                  f"inputs and building the learners took {spent:.2f} s); give a "
+                                                  "larger time_budget")
+        engine.fit(train, budget - spent, test)
+        engine.callbacks = []  # they hold the run's files and bars: not part of the model
+        if engine.best_learner is None:
+            raise AutoDLInputError("time_budget", f"{budget:g} s was too short for any learner to finish a first "
+                                                  f"round on this data (start-up {spent:.2f} s; the engine keeps "
+                                                  f"a {config.safety_margin_s:g} s safety margin); give a larger "
+                                                  "time_budget (a few seconds for a small table)")
+        self.fit_time_s_ = time.perf_counter() - tic - off_clock
         self.engine_ = engine
         self.metadata_ = metadata
+        self.inputs_ = encoder
         self.classes_ = classes
         self.n_classes_ = int(metadata.output_dim)
         self.multilabel_ = bool(metadata.multilabel) if metadata.multilabel is not None else bool(
             engine.pool.multilabel if engine.pool is not None else False)
         self.domain_ = infer_domain(metadata)
+        _set_feature_attributes(self, encoder)
         points = recorder.points if test is not None else engine.learning_curve
         self.learning_curve_ = [dict(p) for p in points]
         return self
 
     # -------------------------------------------------------------- predict
-    def predict_proba(self, X: Any) -> np.ndarray:
-        """Class scores ``(n, n_classes_)`` of the best model.
+    def predict_scores(self, X: Any) -> np.ndarray:
+        """The best model's raw class scores ``(n, n_classes_)``, as the engine emits them.
 
-        Softmax or sigmoid probabilities for a single learner that outputs
-        them; an ensemble outputs rank-normalised scores in [0, 1]. Only
-        their order matters to NAUC.
+        A single learner's softmax / sigmoid outputs, or an ensemble's
+        rank-normalised blend in [0, 1]: only their order matters to NAUC,
+        and these are what the AutoDL prediction files hold.
         """
         self._check_fitted()
-        xs = _examples_for(X, self.metadata_)
+        xs = _examples_for(X, self.metadata_, self.inputs_)
         return np.asarray(self.engine_.predict(xs), dtype=np.float64)
 
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Class probabilities ``(n, n_classes_)``.
+
+        Single-label tasks: rows sum to 1. Non-negative scores (a learner's
+        softmax, one-vs-rest sigmoids, an ensemble's rank blend) are divided
+        by their row sum; scores with negative values (margins) go through a
+        softmax. Either keeps each row's arg-max, so :meth:`predict` agrees.
+        Multi-label tasks: one score in [0, 1] per class (margins through a
+        sigmoid), rows need not sum to 1. :meth:`predict_scores` gives the
+        raw scores.
+        """
+        scores = self.predict_scores(X)
+        if self.multilabel_:
+            return scores if scores.size == 0 or (scores.min() >= 0 and scores.max() <= 1) else _sigmoid(scores)
+        return _as_distribution(scores)
+
     def predict(self, X: Any) -> np.ndarray:
-        """Labels: ``classes_[argmax]`` (multi-class), or a 0/1 ``(n, k)`` matrix (multi-label).
+        """Labels: ``classes_[argmax]`` (single-label), or a 0/1 ``(n, k)`` matrix over ``classes_`` (multi-label).
 
         Multi-label scores in [0, 1] are thresholded at 0.5; scores outside
         that range are taken as margins (threshold 0, a sigmoid's 0.5).
         """
-        proba = self.predict_proba(X)
+        scores = self.predict_scores(X)
         if self.multilabel_:
-            inside = proba.size == 0 or (proba.min() >= 0.0 and proba.max() <= 1.0)
-            return (proba >= (0.5 if inside else 0.0)).astype(np.int64)
-        return self.classes_[np.argmax(proba, axis=1)]
+            inside = scores.size == 0 or (scores.min() >= 0.0 and scores.max() <= 1.0)
+            return (scores >= (0.5 if inside else 0.0)).astype(np.int64)
+        return self.classes_[np.argmax(scores, axis=1)]
 
-    def score(self, X: Any, y: Any) -> float:
-        """NAUC (``2 * macro AUC - 1``, the AutoDL metric) of :meth:`predict_proba` on ``(X, y)``.
+    def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
+        """Accuracy of :meth:`predict` on ``(X, y)`` (subset accuracy for multi-label), as scikit-learn's.
+
+        :meth:`nauc_score` gives the AutoDL metric.
+        """
+        from sklearn.metrics import accuracy_score
+
+        predicted = self.predict(X)
+        if self.multilabel_:
+            truth = (labels_for(y, self.classes_, len(predicted), True) > 0).astype(np.int64)
+        else:
+            truth = _label_array(y)
+        return float(accuracy_score(truth, predicted, sample_weight=sample_weight))
+
+    def nauc_score(self, X: Any, y: Any) -> float:
+        """NAUC (``2 * macro AUC - 1``, the AutoDL metric) of :meth:`predict_scores` on ``(X, y)``.
 
         Classes without both positive and negative examples in ``y`` are
         left out, as the official scorer does.
         """
         from .challenge.scoring import nauc
 
-        proba = self.predict_proba(X)
-        labels = _labels_for(y, self.classes_, self.n_classes_, len(proba))
-        return nauc((labels > 0).astype(np.float64), proba)
+        scores = self.predict_scores(X)
+        labels = labels_for(y, self.classes_, len(scores), self.multilabel_)
+        return nauc((labels > 0).astype(np.float64), scores)
 
     # ---------------------------------------------------------- persistence
     def save(self, path: str | os.PathLike) -> Path:
         """Write the fitted model to the folder ``path`` (atomically).
 
-        The folder holds ``config.json`` (parameters, metadata, classes,
-        learning curve) and ``weights.pt`` (``torch.save`` of the engine's
-        ``state_dict``, only tensors and plain types, so :meth:`load` can use
-        ``weights_only=True``). An existing folder is replaced only if it is
-        a saved model.
+        The folder holds ``config.json`` (parameters, metadata, input
+        encoding, classes, learning curve) and ``weights.pt`` (``torch.save``
+        of the engine's ``state_dict``, only tensors and plain types, so
+        :meth:`load` can use ``weights_only=True``). An existing folder is
+        replaced only if it is a saved model.
         """
         import io
 
@@ -254,6 +358,7 @@ class AutoDLClassifier:
             "metadata": self.metadata_.to_dict(), "classes": _jsonable(self.classes_.tolist()),
             "classes_dtype": self.classes_.dtype.str if self.classes_.dtype != object else "object",
             "multilabel": self.multilabel_, "domain": self.domain_, "method": self.method,
+            "inputs": None if self.inputs_ is None else _jsonable(self.inputs_.to_dict()),
             "learning_curve": _jsonable(self.learning_curve_),
         }
         with atomic_dir(path) as tmp:
@@ -263,39 +368,49 @@ class AutoDLClassifier:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "AutoDLClassifier":
-        """Rebuild a classifier written by :meth:`save` (weights read with ``weights_only=True``)."""
+        """Rebuild a classifier written by :meth:`save` (weights read with ``weights_only=True``).
+
+        Only the learners stored in the model are built (not the whole
+        portfolio), so loading a tabular model does not construct, say, the
+        MLP when the saved model is the linear one and the GBDT.
+        """
         import torch
 
-        from .anytime.engine import Engine
         from .domains.inference import infer_domain
 
         path = Path(path)
         if not _is_saved_model(path):
             raise AutoDLInputError(path, "not a saved AutoDLClassifier (expected config.json and weights.pt)")
         document = json.loads((path / "config.json").read_text(encoding="utf-8"))
-        if document.get("version") != SAVE_VERSION:
-            raise AutoDLInputError(path / "config.json", f"version {document.get('version')!r}, expected {SAVE_VERSION}")
+        if document.get("version") not in _READABLE_VERSIONS:
+            raise AutoDLInputError(path / "config.json", f"version {document.get('version')!r}, expected one "
+                                                         f"of {_READABLE_VERSIONS}")
         model = cls(**document["params"])
         metadata = Metadata.from_dict(document["metadata"])
-        engine = Engine(metadata, method=model.method, config=_engine_config(model.config), seed=int(model.seed))
         try:
             state = torch.load(path / "weights.pt", map_location="cpu", weights_only=True)
         except Exception as exc:  # noqa: BLE001 - a corrupt or foreign file: say which
             raise AutoDLInputError(path / "weights.pt", f"cannot be read as saved weights ({exc})") from None
+        engine = _engine_for_state(metadata, model.method, _engine_config(model.config), int(model.seed), state)
         engine.load_state_dict(state)
         dtype = object if document["classes_dtype"] == "object" else np.dtype(document["classes_dtype"])
         model.engine_ = engine
         model.metadata_ = metadata
+        model.inputs_ = None if document.get("inputs") is None else InputEncoder.from_dict(document["inputs"])
+        if model.inputs_ is None and document.get("version") == 1:  # version 1 was fitted on arrays
+            model.inputs_ = _encoder_for(metadata)
         model.classes_ = np.asarray(document["classes"], dtype=dtype)
         model.n_classes_ = int(metadata.output_dim)
         model.multilabel_ = bool(document["multilabel"])
         model.domain_ = document.get("domain") or infer_domain(metadata)
         model.learning_curve_ = list(document.get("learning_curve") or [])
+        _set_feature_attributes(model, model.inputs_)
         return model
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "engine_"):
-            raise AutoDLInputError("AutoDLClassifier", "not fitted yet; call fit() (or load()) first")
+            raise AutoDLNotFittedError("AutoDLClassifier", "This AutoDLClassifier instance is not fitted yet; "
+                                                           "call fit() (or load()) first")
 
 
 # ====================================================================== inputs
@@ -343,93 +458,84 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def _as_examples(X: Any, where: str) -> list[np.ndarray]:
-    """Examples as a list of float32 ``(T, R, C, Ch)`` arrays."""
-    if isinstance(X, (list, tuple)) and X and all(np.ndim(e) == 4 for e in X):
-        try:
-            return [np.asarray(e, dtype=np.float32) for e in X]
-        except (TypeError, ValueError) as exc:
-            raise AutoDLInputError(where, f"expected numeric examples ({exc})") from None
+def _build_engine(metadata: Metadata, method: str, config, seed: int, callbacks):
+    """``(engine, seconds off the clock)``: the first build per (method, domain) imports the learners' libraries."""
+    from .anytime.engine import Engine
+    from .domains.inference import infer_domain
+
     try:
-        array = np.asarray(X, dtype=np.float32)
-    except (TypeError, ValueError) as exc:
-        raise AutoDLInputError(where, f"expected a numeric (n, F) table or (n, T, R, C, Ch) array ({exc})") from None
-    if array.ndim == 0 or array.shape[0] == 0:
-        raise AutoDLInputError(where, "no examples (expected at least one row)")
-    if array.ndim == 2:
-        return list(array.reshape(array.shape[0], 1, 1, array.shape[1], 1))
-    if array.ndim == 3:  # (n, H, W) grey images, as the array converter reads them
-        return list(array[:, None, :, :, None])
-    if array.ndim == 4:  # (n, H, W, C) images
-        return list(array[:, None])
-    if array.ndim == 5:
-        return list(array)
-    raise AutoDLInputError(where, f"got a {array.ndim}-D array {array.shape}; expected a 2-D (n, F) table, "
-                                  "(n, H, W) or (n, H, W, C) images, a 5-D (n, T, R, C, Ch) array or a list of "
-                                  "4-D (T, R, C, Ch) arrays")
+        key = (str(method), infer_domain(metadata))
+    except Exception:  # noqa: BLE001 - the engine names the problem
+        key = (str(method), "unknown")
+    tic = time.perf_counter()
+    engine = Engine(metadata, method=method, config=config, seed=seed, callbacks=callbacks)
+    off_clock = 0.0
+    if key not in _WARM:
+        _WARM.add(key)
+        off_clock = time.perf_counter() - tic
+    return engine, off_clock
 
 
-def _labels_from(y: Any, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """``(classes, multi-hot labels (n, k))`` from class ids or a multi-hot matrix."""
-    if y is None:
-        raise AutoDLInputError("y", "required when X is an array (class labels (n,) or multi-hot (n, k))")
-    y = np.asarray(y)
-    if y.ndim == 2 and y.shape[1] == 1 and y.dtype.kind in "iuf" and not np.isin(y, (0, 1)).all():
-        y = y.ravel()  # a column vector of class ids
-    if y.ndim not in (1, 2):
-        raise AutoDLInputError("y", f"expected class labels (n,) or a multi-hot matrix (n, k), got shape {y.shape}")
-    if y.shape[0] != n:
-        raise AutoDLInputError("y", f"has {y.shape[0]} rows but X has {n} examples")
-    if y.dtype.kind in "fc" and np.isnan(y).any():
-        raise AutoDLInputError("y", f"contains NaN at row {int(np.argwhere(np.isnan(y))[0][0])}")
-    if y.dtype == object and any(v is None or (isinstance(v, float) and np.isnan(v)) for v in y.ravel()):
-        raise AutoDLInputError("y", "contains missing values (None or NaN)")
-    if y.ndim == 1 and y.dtype.kind in "fc":
-        if not np.isfinite(y).all():
-            raise AutoDLInputError("y", f"contains an infinite value at row {int(np.argwhere(~np.isfinite(y))[0][0])}")
-        fractional = np.flatnonzero(y != np.round(y))
-        if len(fractional):  # a regression target: refuse it rather than make one class per value
-            row = int(fractional[0])
-            raise AutoDLInputError("y", f"holds continuous values ({float(y[row].real):g} at row {row}, {len(fractional)} "
-                                        "non-integer values); expected class labels (integers or strings) or a "
-                                        "0/1 multi-hot matrix (n, k): AutoDLClassifier is a classifier")
-    if y.ndim == 1:
-        try:
-            classes, index = np.unique(y, return_inverse=True)
-        except TypeError as exc:
-            raise AutoDLInputError("y", f"labels cannot be sorted ({exc})") from None
-        if len(classes) < 2:
-            raise AutoDLInputError("y", f"has a single class ({classes[0]!r}); expected at least two")
-        return classes, np.eye(len(classes), dtype=np.float32)[index.ravel()]
-    if y.dtype.kind not in "biuf":
-        raise AutoDLInputError("y", f"a multi-hot matrix must be numeric, got dtype {y.dtype}")
-    labels = y.astype(np.float32)
-    if not np.isfinite(labels).all() or labels.min() < 0 or labels.max() > 1:
-        raise AutoDLInputError("y", "a multi-hot matrix must hold values in [0, 1]")
-    positive = labels > 0
-    if not (positive.any(axis=0) & ~positive.all(axis=0)).any():
-        raise AutoDLInputError("y", "no class has both positive and negative examples (a single class)")
-    return np.arange(labels.shape[1]), labels
+def _engine_for_state(metadata: Metadata, method: str, config, seed: int, state: dict):
+    """An engine holding only the learners saved in ``state`` (the whole portfolio when they cannot be matched)."""
+    from .anytime.engine import Engine
+    from .domains import registry
+
+    names = list(state.get("learners", {})) if isinstance(state, dict) else []
+    learners = []
+    try:
+        if not names or any("#" in n for n in names):
+            raise KeyError("duplicate learner names")
+        for name in names:
+            learners.append(registry.create(name, metadata, registry.load_config(name), seed=seed))
+        if [getattr(l, "name", "") or type(l).__name__ for l in learners] != names:
+            raise KeyError("learner names differ from their registry names")
+    except (KeyError, AutoDLInputError):
+        return Engine(metadata, method=method, config=config, seed=seed)
+    return Engine(metadata, learners, method=method, config=config, seed=seed)
 
 
-def _array_metadata(xs: Sequence[np.ndarray], labels: np.ndarray) -> Metadata:
-    """Metadata of in-memory examples: fixed dimensions kept, varying ones ``-1``."""
-    shapes = np.array([e.shape for e in xs])
-    dims = [int(shapes[0, a]) if (shapes[:, a] == shapes[0, a]).all() else -1 for a in range(4)]
-    if dims[3] == -1:
-        raise AutoDLInputError("X", "examples must all have the same number of channels (last axis)")
-    return Metadata(output_dim=int(labels.shape[1]), sample_count=len(xs), sequence_size=dims[0], row_count=dims[1],
-                    col_count=dims[2], raw_num_channels=dims[3], multilabel=is_multilabel(labels), name="arrays")
+def _encoder_for(metadata: Metadata) -> InputEncoder:
+    """An input encoding for models fitted on a Dataset or a folder (numeric arrays of the training shape)."""
+    seq, rows, cols, channels = metadata.tensor_shape
+    if seq == 1 and rows == 1 and cols > 0:
+        return InputEncoder.from_dict({"kind": "table", "state": {"n_features": int(cols)}})
+    if seq == 1 and rows > 1 and cols > 1:
+        return InputEncoder.from_dict({"kind": "image", "state": {"height": rows, "width": cols,
+                                                                  "channels": channels}})
+    if rows == 1 and cols == 1 and not metadata.channel_to_index:
+        return InputEncoder.from_dict({"kind": "speech", "sample_rate": metadata.sample_rate,
+                                       "state": {"sample_rate": metadata.effective_sample_rate}})
+    return InputEncoder.from_dict({"kind": "tensor", "state": {"shape": list(metadata.tensor_shape)}})
 
 
-def _training_data(X: Any, y: Any):
-    """``(train, test, y_test, classes, task_name)`` from any accepted ``X``."""
+def _set_feature_attributes(model: AutoDLClassifier, encoder: Optional[InputEncoder]) -> None:
+    for name in ("n_features_in_", "feature_names_in_"):
+        model.__dict__.pop(name, None)
+    if encoder is None:
+        return
+    if encoder.n_features_in is not None:
+        model.n_features_in_ = int(encoder.n_features_in)
+    if encoder.feature_names_in is not None:
+        model.feature_names_in_ = encoder.feature_names_in
+
+
+def _label_array(y: Any) -> np.ndarray:
+    from .data.inputs import densify
+
+    y = densify(y, "y")
+    y = np.asarray(y.to_numpy() if hasattr(y, "to_numpy") else y)
+    return y[:, 0] if y.ndim == 2 and y.shape[1] == 1 else y
+
+
+def _training_data(X: Any, y: Any, sample_rate: Optional[int]):
+    """``(train, test, y_test, classes, task_name, encoder)`` from any accepted ``X``."""
     if isinstance(X, Dataset):
         if len(X) == 0:
             raise AutoDLInputError("X", "the dataset has no examples")
         if not X.has_labels:
             raise AutoDLInputError("X", "the dataset has no labels (a test set?); expected a training set")
-        return X, None, None, np.arange(X.metadata.output_dim), X.metadata.name or "dataset"
+        return X, None, None, np.arange(X.metadata.output_dim), X.metadata.name or "dataset", None
     if isinstance(X, (str, os.PathLike)):
         from .data.reader import load_dataset
 
@@ -439,36 +545,73 @@ def _training_data(X: Any, y: Any):
         data = load_dataset(X, on_corrupt="skip")
         if len(data.train) == 0:
             raise AutoDLInputError(data.train.subset_dir, "the training set has no examples")
+        _restore_sample_rate(data)
         test = data.test if len(data.test) else None
-        return data.train, test, data.solution, np.arange(data.metadata.output_dim), data.name
-    xs = _as_examples(X, "X")
-    classes, labels = _labels_from(y, len(xs))
-    metadata = _array_metadata(xs, labels)
-    return ArrayDataset(xs, labels, metadata), None, None, classes, "arrays"
+        return data.train, test, data.solution, np.arange(data.metadata.output_dim), data.name, None
+    if y is None:
+        raise AutoDLInputError("y", "AutoDLClassifier requires y to be passed, but the target y is None "
+                                    "(class labels (n,), a 0/1 matrix (n, k) or a list of label lists)")
+    _check_not_complex(X)
+    encoder = InputEncoder(sample_rate)
+    xs, fields = encoder.fit_transform(X, "X")
+    from .data.inputs import densify
+
+    y = densify(y, "y")
+    if isinstance(y, np.ndarray) and y.ndim == 2 and y.shape[1] == 1:
+        warnings.warn("A column-vector y was passed when a 1d array was expected. Please change the shape of y "
+                      "to (n_samples,), for example using ravel().", DataConversionWarning, stacklevel=3)
+    labels = encode_labels(y, len(xs), "y")
+    fields = {"raw_num_channels": 1, **fields}
+    metadata = Metadata(output_dim=int(labels.matrix.shape[1]), sample_count=len(xs), multilabel=labels.multilabel,
+                        name="arrays", **fields)
+    return ArrayDataset(xs, labels.matrix, metadata), None, None, labels.classes, "arrays", encoder
 
 
-def _test_data(X_test: Any, metadata: Metadata, classes: np.ndarray):
+def _restore_sample_rate(data) -> None:
+    """The speech sample rate of a folder written by our converters (the metadata format has no field for it)."""
+    from .data.metadata import read_extras
+
+    try:
+        folder = Path(data.train.subset_dir)
+    except AttributeError:
+        return
+    rate = read_extras(folder).get("sample_rate")
+    if rate and data.train.metadata.sample_rate is None:
+        for subset in (data.train, data.test):
+            subset.metadata.sample_rate = int(rate)
+        if getattr(data, "metadata", None) is not None and data.metadata is not data.train.metadata:
+            data.metadata.sample_rate = int(rate)
+
+
+def _check_not_complex(X: Any) -> None:
+    if isinstance(X, np.ndarray) and X.dtype.kind == "c":
+        raise AutoDLInputError("X", "Complex data not supported")
+
+
+def _test_data(X_test: Any, metadata: Metadata, classes: np.ndarray, encoder: Optional[InputEncoder]):
     """``(test Dataset, labels or None)`` from ``X_test`` or ``(X_test, y_test)``."""
     y_test = None
     if isinstance(X_test, tuple) and len(X_test) == 2 and np.ndim(X_test[0]) != 4:  # (X_test, y_test)
         X_test, y_test = X_test
+    multilabel = bool(metadata.multilabel)
     if isinstance(X_test, Dataset):
         labels = X_test.labels() if y_test is None and X_test.has_labels else None
         if y_test is not None:
-            labels = _labels_for(y_test, classes, metadata.output_dim, len(X_test))
+            labels = labels_for(y_test, classes, len(X_test), multilabel, "y_test")
         return X_test, labels
-    xs = _examples_for(X_test, metadata, where="X_test")
-    labels = None if y_test is None else _labels_for(y_test, classes, metadata.output_dim, len(xs))
+    xs = _examples_for(X_test, metadata, encoder, where="X_test")
+    labels = None if y_test is None else labels_for(y_test, classes, len(xs), multilabel, "y_test")
     return ArrayDataset(xs, None, metadata.replace(sample_count=len(xs))), labels
 
 
-def _examples_for(X: Any, metadata: Metadata, where: str = "X") -> list[np.ndarray]:
-    """Examples checked against the training metadata."""
+def _examples_for(X: Any, metadata: Metadata, encoder: Optional[InputEncoder], where: str = "X") -> list[np.ndarray]:
+    """Examples encoded as the training ones, checked against the training metadata."""
     if isinstance(X, Dataset):
         xs, _ = X.take(0, len(X))
         xs = [np.asarray(e, dtype=np.float32) for e in xs]
     else:
-        xs = _as_examples(X, where)
+        _check_not_complex(X)
+        xs = (encoder or _encoder_for(metadata)).transform(X, where)
     want = metadata.tensor_shape
     for i, e in enumerate(xs):
         if e.ndim != 4 or any(w != -1 and g != w for g, w in zip(e.shape, want)):
@@ -477,22 +620,17 @@ def _examples_for(X: Any, metadata: Metadata, where: str = "X") -> list[np.ndarr
     return xs
 
 
-def _labels_for(y: Any, classes: np.ndarray, k: int, n: int) -> np.ndarray:
-    """``y`` (class labels or multi-hot) as a multi-hot ``(n, k)`` matrix over ``classes``."""
-    y = np.asarray(y)
-    if y.shape[:1] != (n,):
-        raise AutoDLInputError("y", f"has {y.shape[0] if y.ndim else 0} rows, expected {n}")
-    if y.ndim == 2 and y.shape[1] == k:
-        labels = y.astype(np.float32)
-        if not np.isfinite(labels).all():
-            raise AutoDLInputError("y", "contains NaN or infinite values")
-        return labels
-    if y.ndim != 1:
-        raise AutoDLInputError("y", f"expected class labels (n,) or a multi-hot (n, {k}) matrix, got {y.shape}")
-    lookup = {c.item() if isinstance(c, np.generic) else c: i for i, c in enumerate(classes.tolist())}
-    labels = np.zeros((n, k), np.float32)
-    for row, value in enumerate(y.tolist()):
-        if value not in lookup:
-            raise AutoDLInputError("y", f"label {value!r} at row {row} was not seen in fit (classes_ = {classes.tolist()})")
-        labels[row, lookup[value]] = 1.0
-    return labels
+def _as_distribution(scores: np.ndarray) -> np.ndarray:
+    """Rows summing to 1 with the same arg-max: renormalised when non-negative, else a softmax."""
+    if scores.size == 0:
+        return scores
+    if scores.min() >= 0:
+        total = scores.sum(axis=1, keepdims=True)
+        out = np.divide(scores, total, out=np.full_like(scores, 1.0 / scores.shape[1]), where=total > 0)
+        return out
+    shifted = np.exp(scores - scores.max(axis=1, keepdims=True))
+    return shifted / shifted.sum(axis=1, keepdims=True)
+
+
+def _sigmoid(scores: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(scores, -500, 500)))

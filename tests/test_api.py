@@ -32,7 +32,7 @@ def fitted(iris):
 def test_constructor_only_stores_params():
     clf = AutoDLClassifier(time_budget=5, method="mlp", seed=2, config={"holdout_max": 50})
     assert clf.get_params() == {"time_budget": 5, "method": "mlp", "seed": 2, "config": {"holdout_max": 50},
-                                "verbose": False, "output_dir": None}
+                                "verbose": False, "output_dir": None, "sample_rate": None}
     assert not [k for k in vars(clf) if k.endswith("_")]
     assert clf.set_params(seed=4).seed == 4
     with pytest.raises(AutoDLInputError, match="nope"):
@@ -52,7 +52,9 @@ def test_fit_on_a_table_with_string_labels(fitted, iris):
     labels = clf.predict(xt)
     assert set(labels) <= set(clf.classes_)
     assert np.mean(labels == clf.classes_[yt]) > 0.6  # chance is 1/3; which learner wins depends on timing
-    assert clf.score(xt, clf.classes_[yt]) > 0.8
+    assert clf.nauc_score(xt, clf.classes_[yt]) > 0.8
+    assert clf.score(xt, clf.classes_[yt]) == np.mean(labels == clf.classes_[yt])  # accuracy, as scikit-learn's
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-9)  # a distribution per row
     curve = clf.learning_curve_
     assert curve and all({"elapsed_s", "val_score", "learner", "test_nauc"} <= set(p) for p in curve)
     assert [p["elapsed_s"] for p in curve] == sorted(p["elapsed_s"] for p in curve)
@@ -67,7 +69,7 @@ def test_multilabel_targets_give_a_binary_matrix():
     assert clf.multilabel_ and list(clf.classes_) == [0, 1, 2]
     predicted = clf.predict(x[120:])
     assert predicted.shape == (40, 3) and set(np.unique(predicted)) <= {0, 1}
-    assert clf.score(x[120:], y[120:]) > 0.5
+    assert clf.nauc_score(x[120:], y[120:]) > 0.5
     assert clf.learning_curve_ and "test_nauc" not in clf.learning_curve_[0]
 
 
@@ -99,10 +101,10 @@ def test_bad_input_names_the_field(kwargs, X, y, where):
 
 
 def test_predict_checks_the_feature_count(fitted):
-    with pytest.raises(AutoDLInputError, match="shape"):
+    with pytest.raises(AutoDLInputError, match="X has 5 features, but AutoDLClassifier is expecting 4"):
         fitted.predict_proba(np.zeros((2, 5)))
     with pytest.raises(AutoDLInputError, match="not seen in fit"):
-        fitted.score(np.zeros((2, 4)), ["setosa", "rose"])
+        fitted.nauc_score(np.zeros((2, 4)), ["setosa", "rose"])
 
 
 @pytest.mark.slow

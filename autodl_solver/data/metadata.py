@@ -19,6 +19,11 @@ from typing import Any, Optional
 
 FORMATS = ("DENSE", "SPARSE", "COMPRESSED")
 DEFAULT_SAMPLE_RATE = 16000
+#: A comment line of ``metadata.textproto`` holding, as JSON, the facts the official format has no
+#: field for (the speech sample rate). Text-format parsers, the official TensorFlow reader's
+#: included, skip comments, so the file stays an official ``DataSpecification``.
+EXTRAS_PREFIX = "# autodl_solver extras: "
+EXTRA_FIELDS = ("sample_rate",)
 
 
 @dataclass
@@ -44,6 +49,8 @@ class Metadata:
         Informational flags of the official format.
     sample_rate : int, optional
         Speech sample rate in Hz; ``None`` means unknown (16 kHz is assumed).
+        Our writer records it in a comment line of ``metadata.textproto``
+        (:data:`EXTRAS_PREFIX`, :func:`read_extras`), which official readers skip.
     multilabel : bool, optional
         Whether rows may have several positive labels; ``None`` until decided
         from the labels (see :func:`autodl_solver.data.labels.is_multilabel`).
@@ -162,6 +169,17 @@ class Metadata:
             name=str(getattr(meta, "get_dataset_name", lambda: "")()),
         )
 
+    def extras(self) -> dict[str, Any]:
+        """The facts :data:`EXTRAS_PREFIX` records (fields of :data:`EXTRA_FIELDS` that are set)."""
+        return {k: getattr(self, k) for k in EXTRA_FIELDS if getattr(self, k) is not None}
+
+    def with_extras(self, extras: dict[str, Any]) -> "Metadata":
+        """A copy with the recorded extras filled in where this metadata has none."""
+        changes = {k: v for k, v in extras.items() if k in EXTRA_FIELDS and getattr(self, k) is None}
+        if "sample_rate" in changes:
+            changes["sample_rate"] = int(changes["sample_rate"])
+        return self.replace(**changes) if changes else self
+
     # ------------------------------------------- official AutoDLMetadata API
     def get_dataset_name(self) -> str:
         return self.name
@@ -204,3 +222,35 @@ class Metadata:
 
     def get_feature_to_index_map(self) -> dict[str, int]:
         return self.feature_to_index
+
+
+def extras_comment(metadata: Metadata) -> str:
+    """The comment line to append to ``metadata.textproto`` ('' when there is nothing to record)."""
+    import json
+
+    extras = metadata.extras()
+    return f"{EXTRAS_PREFIX}{json.dumps(extras, sort_keys=True)}\n" if extras else ""
+
+
+def read_extras(path) -> dict[str, Any]:
+    """The extras recorded in a ``metadata.textproto`` (a subset folder or the file); ``{}`` when none."""
+    import json
+    from pathlib import Path
+
+    path = Path(path)
+    if path.is_dir():
+        path = path / "metadata.textproto"
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return {}
+    found: dict[str, Any] = {}
+    for line in lines:
+        if line.startswith(EXTRAS_PREFIX):
+            try:
+                value = json.loads(line[len(EXTRAS_PREFIX):])
+            except ValueError:
+                continue  # a damaged comment is not worth failing a read: the official fields are intact
+            if isinstance(value, dict):
+                found.update({k: v for k, v in value.items() if k in EXTRA_FIELDS})
+    return found

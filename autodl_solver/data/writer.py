@@ -27,7 +27,7 @@ from PIL import Image
 
 from ..errors import AutoDLInputError
 from ..utils.atomic import atomic_dir
-from .metadata import Metadata
+from .metadata import Metadata, extras_comment
 from .protos import (BytesList, Feature, FeatureList, Features, FloatList, Int64List,
                      float_feature_list_bytes, len_field)
 from .tfrecord import TFRecordWriter
@@ -174,6 +174,10 @@ def _write_subset(folder: Path, name: str, subset: str, metadata: Metadata, exam
             if subset == "test":  # test labels go to the solution file only
                 labels.append(np.asarray(y, np.float64))
     write_metadata(folder / METADATA_FILE, metadata.replace(sample_count=writer.count))
+    extras = extras_comment(metadata)
+    if extras:  # the sample rate: a comment the official parsers skip (metadata.EXTRAS_PREFIX)
+        with open(folder / METADATA_FILE, "a", encoding="utf-8") as handle:
+            handle.write(extras)
     return writer.count, labels
 
 

@@ -14,7 +14,9 @@ list of 4-D arrays     as given, T may vary         any
 
 Values are stored as float32 exactly as given (no rescaling: uint8 images
 stay in [0, 255]); NaN is allowed (tabular missing values), infinities are
-not. Labels are class ids ``(n,)`` or a multi-hot / confidence matrix ``(n, k)``.
+not. Labels are class ids ``(n,)`` or a multi-hot / confidence matrix ``(n, k)``; a single
+column ``(n, 1)`` is a column of class ids (0/1: two classes), as in :class:`~autodl_solver.AutoDLClassifier`.
+The examples are read by :mod:`autodl_solver.data.inputs`, shared with the library.
 """
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 from ...errors import AutoDLInputError
+from ..inputs import examples_of, label_column
 from ..metadata import Metadata
 from .common import (ConversionResult, check_label_matrix, check_output, check_test_size,
                      class_ids_to_matrix, write)
@@ -31,41 +34,18 @@ from .split import DEFAULT_SEED, DEFAULT_TEST_SIZE, first_labels, split_indices
 
 
 def as_examples(x, where: str = "x") -> list[np.ndarray]:
-    """Examples of ``x`` as a list of float32 ``(T, R, C, Ch)`` arrays (see module table)."""
-    if isinstance(x, (list, tuple)):
-        examples = [np.asarray(e, dtype=np.float32) for e in x]
-        for i, e in enumerate(examples):
-            if e.ndim != 4:
-                raise AutoDLInputError(f"{where}[{i}]", f"expected a 4-D (T, R, C, Ch) array, got shape {e.shape}")
-    else:
-        try:
-            arr = np.asarray(x, dtype=np.float32)
-        except (TypeError, ValueError) as exc:
-            raise AutoDLInputError(where, f"expected a numeric array: {exc}") from None
-        if arr.ndim == 2:
-            arr = arr[:, None, None, :, None]
-        elif arr.ndim == 3:
-            arr = arr[:, None, :, :, None]
-        elif arr.ndim == 4:
-            arr = arr[:, None]
-        elif arr.ndim != 5:
-            raise AutoDLInputError(where, f"expected shape (n,F), (n,H,W), (n,H,W,C) or (n,T,R,C,Ch), got {arr.shape}")
-        examples = list(arr)
-    if not examples:
-        raise AutoDLInputError(where, "holds no examples")
-    for i, e in enumerate(examples):
-        if np.isinf(e).any():
-            raise AutoDLInputError(f"{where}[{i}]", "contains infinite values (NaN is allowed, inf is not)")
-        if 0 in e.shape:
-            raise AutoDLInputError(f"{where}[{i}]", f"has an empty axis: shape {e.shape}")
-    return examples
+    """Examples of ``x`` as a list of float32 ``(T, R, C, Ch)`` arrays (see module table).
+
+    The same conversion as the library's (:func:`autodl_solver.data.inputs.examples_of`).
+    """
+    return examples_of(x, where)
 
 
 def as_labels(y, n: int, where: str, output_dim: Optional[int]) -> np.ndarray:
     """Labels as a float32 ``(n, output_dim)`` matrix from class ids or a matrix."""
-    y = np.asarray(y)
-    if y.ndim == 2 and y.shape[1] == 1:
-        y = y[:, 0]  # a column of class ids (binary 0/1 becomes two classes, as in the toolkit)
+    # a column of class ids (binary 0/1 becomes two classes, as in the toolkit): the rule the
+    # library's AutoDLClassifier follows too (autodl_solver.data.inputs.label_column)
+    y = label_column(np.asarray(y))
     if y.ndim == 1:
         if not np.issubdtype(y.dtype, np.number):
             raise AutoDLInputError(where, f"expected numeric class ids, got dtype {y.dtype}")
@@ -77,6 +57,16 @@ def as_labels(y, n: int, where: str, output_dim: Optional[int]) -> np.ndarray:
     if len(y) != n:
         raise AutoDLInputError(where, f"has {len(y)} rows but there are {n} examples")
     return y
+
+
+def _rate(sample_rate) -> int:
+    try:
+        rate = int(sample_rate)
+    except (TypeError, ValueError):
+        raise AutoDLInputError("sample_rate", f"expected a rate in Hz, got {sample_rate!r}") from None
+    if rate < 1:
+        raise AutoDLInputError("sample_rate", f"got {sample_rate}, expected a positive rate in Hz")
+    return rate
 
 
 def _tensor_shape(examples: Sequence[np.ndarray], where: str) -> tuple[int, int, int, int]:
@@ -93,7 +83,7 @@ def _tensor_shape(examples: Sequence[np.ndarray], where: str) -> tuple[int, int,
 def from_arrays(x, y, out_dir: str | os.PathLike, name: str, x_test=None, y_test=None, *,
                 output_dim: Optional[int] = None, label_names: Optional[Sequence[str]] = None,
                 test_size: float = DEFAULT_TEST_SIZE, seed: int = DEFAULT_SEED,
-                overwrite: bool = False) -> ConversionResult:
+                overwrite: bool = False, sample_rate: Optional[int] = None) -> ConversionResult:
     """Write numpy examples and labels as an AutoDL dataset.
 
     Parameters
@@ -118,6 +108,10 @@ def from_arrays(x, y, out_dir: str | os.PathLike, name: str, x_test=None, y_test
         Split parameters when no test set is given.
     overwrite : bool
         Replace an existing ``out_dir/name``.
+    sample_rate : int, optional
+        Sample rate (Hz) of waveform examples ``(T, 1, 1, 1)``; recorded in the
+        metadata file as a comment the official readers skip
+        (:data:`~autodl_solver.data.metadata.EXTRAS_PREFIX`).
 
     Returns
     -------
@@ -152,7 +146,8 @@ def from_arrays(x, y, out_dir: str | os.PathLike, name: str, x_test=None, y_test
                         col_count=shape[2], raw_num_channels=shape[3], format="DENSE", name=name,
                         is_sequence=shape[0] != 1,
                         has_locality_row=shape[1] > 1 and shape[2] > 1,
-                        has_locality_col=shape[1] > 1 and shape[2] > 1)
+                        has_locality_col=shape[1] > 1 and shape[2] > 1,
+                        sample_rate=None if sample_rate is None else _rate(sample_rate))
     if label_names:
         metadata.label_to_index = {n: i for i, n in enumerate(label_names)}
     return write(out_dir, name, metadata, zip(train_x, train_y), zip(test_x, test_y),
