@@ -511,3 +511,26 @@ def test_a_learner_can_ask_for_its_own_patience():
     engine = Engine(train.metadata, [learner], config=EngineConfig(patience=50, max_rounds=20))
     engine.fit(train, 20.0)
     assert learner.fits == 3  # the first round sets its best, two more without a gain retire it
+
+
+def test_a_failing_learner_is_a_warning_without_any_callback(caplog):
+    """Issue 14: a crash inside fit is seen on stderr on the library path too, and the curve names it."""
+    import logging
+
+    class AlwaysFails(CountingCentroid):
+        def fit(self, data, budget_s):
+            if self.fits >= 1:
+                raise RuntimeError("boom on the second fit")
+            super().fit(data, budget_s)
+
+    train, test, _ = tabular()
+    good = CountingCentroid(train.metadata, max_fits=1, name="good")
+    bad = AlwaysFails(train.metadata, name="bad", max_fits=5)
+    engine = Engine(train.metadata, [good, bad], config=EngineConfig(scheduler_prior="off", ensemble=False))
+    with caplog.at_level(logging.WARNING, logger="autodl_solver.anytime.engine"):
+        engine.fit(train, 5.0, test)
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING and "bad" in r.getMessage()]
+    assert warnings and "boom on the second fit" in warnings[0].getMessage()
+    summary = {s["name"]: s for s in engine.learner_summary()}
+    assert summary["bad"]["failed"] and summary["bad"]["error"].startswith("RuntimeError: boom")
+    assert all("failed_learners" in p for p in engine.learning_curve)  # later curve points name failed learners

@@ -235,7 +235,8 @@ class LoggingCallback(Callback):
         self.logger.log(self.level, "prediction emitted at %.2f s", elapsed_s)
 
     def on_learner_error(self, engine: "Engine", learner_name: str, exc: BaseException) -> None:
-        self.logger.warning("learner %s failed and is skipped: %s: %s", learner_name, type(exc).__name__, exc)
+        # the engine itself logs the failure at WARNING; here only the traceback, for whoever debugs it
+        self.logger.debug("learner %s failed", learner_name, exc_info=(type(exc), exc, exc.__traceback__))
 
     def on_end(self, engine: "Engine") -> None:
         self.logger.log(self.level, "engine finished: best %s (%s)", engine.best_score, engine.best_learner)

@@ -591,8 +591,9 @@ class Engine:
         self.history.append(info)
         if improved:
             rows = max(self._slots[k].rows for k in self._best.members)
+            failed = {s.name: s.error for s in self._slots if s.failed}
             self.learning_curve.append({"elapsed_s": info.elapsed_s, "val_score": self.best_score,
-                                        "learner": self.best_learner, "n_rows": rows})
+                                        "learner": self.best_learner, "n_rows": rows, "failed_learners": failed})
         self._notify("on_round_end", info)
         if improved:
             self._notify("on_improvement", info)
@@ -618,7 +619,8 @@ class Engine:
 
     def _fail(self, slot: _Slot, exc: BaseException) -> None:
         slot.failed, slot.error = True, f"{type(exc).__name__}: {exc}"
-        logger.debug("learner %s failed and is skipped: %s", slot.name, slot.error)  # LoggingCallback warns
+        # a WARNING of the engine's own, so a crash is seen on the library path too (no callback needed)
+        logger.warning("learner %s failed and is skipped: %s", slot.name, slot.error)
         self._notify("on_learner_error", slot.name, exc)
 
     def _candidate(self, allowed=lambda slot: True) -> Optional[Selection]:
