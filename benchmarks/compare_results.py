@@ -21,7 +21,13 @@ from typing import Optional, Sequence
 
 from autodl_solver.utils.atomic import atomic_write_text
 
+from .datasets import DATASETS
 from .protocol_runner import RESULTS
+
+#: Issue 13's time-to-first-prediction goals per domain (seconds).
+FIRST_PREDICTION_GOAL_S = {"tabular": 1.0, "image": 2.0, "text": 3.0, "speech": 3.0, "video": 5.0}
+#: Issue 13's goal for ALC / the run's own final NAUC.
+ALC_OVER_FINAL_GOAL = 0.90
 
 
 def rows_of(tag: str, method: str) -> dict[str, dict]:
@@ -52,6 +58,11 @@ def compare(pairs: Sequence[tuple[str, str]], method: str, tolerance: float) -> 
                      "new_first_s": n["first_prediction_s"],
                      "old_commit": None if o is None else (o.get("machine") or {}).get("git_commit"),
                      "new_commit": (n.get("machine") or {}).get("git_commit")}
+            domain = DATASETS[dataset].domain if dataset in DATASETS else None
+            entry["domain"] = domain
+            entry["alc_over_final"] = n["alc"] / n["final_nauc"] if n["final_nauc"] > 0 else None
+            goal = FIRST_PREDICTION_GOAL_S.get(domain)
+            entry["first_goal_met"] = None if goal is None else bool(n["first_prediction_s"] <= goal)
             if o is not None:
                 entry["diff"] = n["alc"] - o["alc"]
                 entry["worse"] = bool(entry["diff"] < -tolerance)
@@ -60,13 +71,18 @@ def compare(pairs: Sequence[tuple[str, str]], method: str, tolerance: float) -> 
     lines = [f"# {method}: recorded tables, old and new engine side by side", "",
              f"Command: `python -m benchmarks.compare_results {' '.join(sys.argv[1:])}`", "",
              f"A dataset more than {tolerance} ALC worse is flagged **worse**.", "",
+             f"Goals: new ALC / new final NAUC >= {ALC_OVER_FINAL_GOAL}; first prediction <= "
+             + ", ".join(f"{v:g} s {k}" for k, v in FIRST_PREDICTION_GOAL_S.items()) + ".", "",
              "| table (old -> new) | dataset | old ALC | new ALC | diff | old final NAUC | new final NAUC | "
-             "old first (s) | new first (s) | commits |", "|---|---|---|---|---|---|---|---|---|---|"]
+             "new ALC / final | old first (s) | new first (s) | first goal | commits |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for e in table:
         flag = " **worse**" if e.get("worse") else ""
         lines.append(f"| {e['old_tag']} -> {e['new_tag']} | {e['dataset']} | {fmt(e['old_alc'])} | "
                      f"{fmt(e['new_alc'])} | {fmt(e.get('diff'), '+.4f')}{flag} | {fmt(e['old_final'])} | "
-                     f"{fmt(e['new_final'])} | {fmt(e['old_first_s'], '.2f')} | {fmt(e['new_first_s'], '.2f')} | "
+                     f"{fmt(e['new_final'])} | {fmt(e['alc_over_final'], '.3f')} | {fmt(e['old_first_s'], '.2f')} | "
+                     f"{fmt(e['new_first_s'], '.2f')} | "
+                     f"{'-' if e['first_goal_met'] is None else ('met' if e['first_goal_met'] else '**missed**')} | "
                      f"{e['old_commit']} -> {e['new_commit']} |")
     compared = [e for e in table if "diff" in e]
     if compared:
@@ -74,6 +90,10 @@ def compare(pairs: Sequence[tuple[str, str]], method: str, tolerance: float) -> 
         lines += ["", f"{len(compared)} datasets compared; mean difference "
                       f"{sum(e['diff'] for e in compared) / len(compared):+.4f} ALC; "
                       f"worse by more than {tolerance}: {', '.join(worse) if worse else 'none'}."]
+    low = [e["dataset"] for e in table if e["alc_over_final"] is not None and e["alc_over_final"] < ALC_OVER_FINAL_GOAL]
+    late = [e["dataset"] for e in table if e["first_goal_met"] is False]
+    lines += [f"ALC / final NAUC below {ALC_OVER_FINAL_GOAL}: {', '.join(low) if low else 'none'}; "
+              f"first prediction past its goal: {', '.join(late) if late else 'none'}."]
     return "\n".join(lines) + "\n", table
 
 
