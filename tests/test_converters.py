@@ -465,3 +465,40 @@ def test_split_shuffles_a_source_sorted_by_class():
     train, test = split_indices(1000, 0.3, 42, strata=strata)
     assert 0 < strata[train[:100]].mean() < 1
     assert not np.array_equal(train, np.sort(train))
+
+
+# ------------------------------------------------------------ sample rate / label column
+def test_sample_rate_survives_convert_write_reload(tmp_path):
+    """The AutoDL metadata has no sample-rate field: it is a comment line that text-format parsers skip."""
+    from google.protobuf import text_format
+
+    from autodl_solver.api import _restore_sample_rate
+    from autodl_solver.data.metadata import EXTRAS_PREFIX, read_extras
+    from autodl_solver.data.protos import DataSpecification
+
+    rng = np.random.default_rng(0)
+    waves = [rng.normal(size=(n, 1, 1, 1)).astype(np.float32) for n in (800, 1200, 400, 900, 1000, 700)]
+    result = from_arrays(waves, np.arange(6) % 2, tmp_path, "tones", test_size=0.34, sample_rate=8000)
+    train_meta = result.path / "tones.data" / "train" / "metadata.textproto"
+    text = train_meta.read_text(encoding="utf-8")
+    assert f'{EXTRAS_PREFIX}{{"sample_rate": 8000}}' in text
+    spec = DataSpecification()
+    text_format.Merge(text, spec)  # the official reader's parser (AutoDLMetadata uses text_format.Merge)
+    assert spec.output_dim == 2 and spec.matrix_spec[0].row_count == 1
+    assert read_extras(train_meta.parent) == {"sample_rate": 8000}
+    data = load_dataset(result.path)
+    _restore_sample_rate(data)  # what AutoDLClassifier.fit(path) does
+    assert data.train.metadata.sample_rate == data.test.metadata.sample_rate == 8000
+    assert infer_domain(data.train.metadata) == "speech"
+    plain = from_arrays(waves, np.arange(6) % 2, tmp_path, "plain", test_size=0.34)  # no rate: nothing added
+    assert EXTRAS_PREFIX not in (plain.path / "plain.data" / "train" / "metadata.textproto").read_text()
+    with pytest.raises(AutoDLInputError, match="sample_rate"):
+        from_arrays(waves, np.arange(6) % 2, tmp_path, "bad", sample_rate=0)
+
+
+def test_a_single_01_label_column_is_two_classes_as_in_the_library(tmp_path):
+    from autodl_solver.data.inputs import encode_labels
+
+    y = np.array([[0], [1], [1], [0], [1], [0]])
+    result = from_arrays(np.zeros((6, 3)), y, tmp_path, "bin", test_size=0.34)
+    assert load_dataset(result.path).metadata.output_dim == 2 == encode_labels(y, 6).matrix.shape[1]
