@@ -121,6 +121,10 @@ def test_model_applies_the_prior_from_the_environment(monkeypatch, tmp_path):
     built = model.Model(make_dataset("text")[0].metadata)
     assert built.engine.learner_names[:2] == ["text_linear", "text_fasttext"]
     assert built.engine.learners[1].config.dim == 64
+    # the controller's choice also reaches the scheduler: its learner is expected to reach the domain's best
+    fasttext = built.engine.prior.get("text", "text_fasttext", "cpu")
+    best = max(e.score(1) for e in built.engine.prior.entries.values() if e.domain == "text")
+    assert fasttext.score(1) == pytest.approx(best) and "T-NAML" in built.engine.prior.source
     monkeypatch.delenv(model.PRIOR_ENV)
     assert model.Model(make_dataset("text")[0].metadata).engine.learner_names[0] == "text_linear"
 

@@ -213,20 +213,22 @@ class Model:
         self.domain = infer_domain(self.metadata)
         warm_up(self.domain)
         config = EngineConfig().update(self.settings["config"])
-        learners = None
+        learners, scheduling = None, None
         if self.settings.get("prior"):
-            from autodl_solver.naml.prior import build_prior_portfolio
+            from autodl_solver.naml.prior import build_prior_portfolio, scheduling_prior
 
             built = build_prior_portfolio(self.settings["prior"], self.settings["method"], self.metadata,
                                           seed=int(config.seed if config.seed is not None else self.settings["seed"]))
             if built is not None:
                 learners, engine_overrides = built
                 config = config.update(engine_overrides or {})
+                # the controller's choice reaches the scheduler through the same interface as the fitted prior
+                scheduling = scheduling_prior(self.settings["prior"], self.metadata)
         callbacks = [LoggingCallback()]
         if os.environ.get(ROUND_LOG_ENV):
             callbacks.append(RoundLogWriter(os.environ[ROUND_LOG_ENV]))
         self.engine = Engine(self.metadata, learners, method=self.settings["method"], config=config,
-                             seed=self.settings["seed"], callbacks=callbacks)
+                             seed=self.settings["seed"], callbacks=callbacks, prior=scheduling)
         logger.info("Model: %s domain, method %s, seed %d (settings from %s)", self.domain,
                     self.settings["method"], self.settings["seed"], self.settings["source"])
         self._deadline_wall: Optional[float] = None

@@ -197,3 +197,45 @@ def build_prior_portfolio(prior_path: str | os.PathLike, method: str, metadata: 
     logger.info("prior %s (task %s): %s at position %d, overrides %s", prior_path, prior.get("task"), first, at,
                 overrides)
     return learners, engine
+
+
+def scheduling_prior(prior_path: str | os.PathLike, metadata: Any, base: Any = None) -> Any:
+    """The T-NAML prior as a scheduling prior: the interface the fitted prior feeds (``anytime/prior.py``).
+
+    The controller says which learner is best for this task, not what it
+    costs: the returned :class:`~autodl_solver.anytime.prior.SchedulingPrior`
+    is ``base`` (the fitted prior, or an empty one) with the preferred
+    learner's expected NAUC fraction raised to the highest any learner of the
+    domain reaches after the same round, so the scheduler probes it as soon
+    as its (fitted or measured) cost pays back. Its cost stays the fitted one;
+    without a fitted entry for it, the engine falls back to probing it first.
+
+    Parameters
+    ----------
+    prior_path : path
+        A T-NAML prior file.
+    metadata : Metadata
+        The training set's metadata (its domain must be the prior's modality).
+    base : SchedulingPrior, optional
+        The fitted prior to start from (default: the packaged one).
+    """
+    import dataclasses
+
+    from ..anytime.prior import SchedulingPrior, load_prior
+    from ..domains.inference import infer_domain
+
+    prior = read_prior(prior_path)
+    domain = infer_domain(metadata)
+    base = load_prior() if base is None else base
+    out = SchedulingPrior(entries=dict(base.entries) if base else {}, scale=dict(base.scale) if base else {},
+                          source=f"{getattr(base, 'source', '')} + T-NAML {prior_path}",
+                          commit=getattr(base, "commit", ""), runs=getattr(base, "runs", ()))
+    if domain != prior["modality"]:
+        return out
+    first = solver_settings(prior)["first"]
+    same = [e for e in out.entries.values() if e.domain == domain]
+    for entry in [e for e in same if e.learner == first]:
+        rounds = max(len(e.scores) for e in same)
+        raised = tuple(max([entry.score(k)] + [e.score(k) for e in same]) for k in range(1, rounds + 1))
+        out.entries[(entry.domain, entry.learner, entry.device)] = dataclasses.replace(entry, scores=raised)
+    return out
