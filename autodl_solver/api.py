@@ -370,9 +370,9 @@ class AutoDLClassifier(ClassifierMixin, BaseEstimator):
     def load(cls, path: str | os.PathLike) -> "AutoDLClassifier":
         """Rebuild a classifier written by :meth:`save` (weights read with ``weights_only=True``).
 
-        Only the learners stored in the model are built (not the whole
-        portfolio), so loading a tabular model does not construct, say, the
-        MLP when the saved model is the linear one and the GBDT.
+        Only the learners of the saved best model (its blend members) are
+        built and restored, not the whole portfolio: loading a model whose
+        best is the GBDT builds neither the MLP nor the linear model.
         """
         import torch
 
@@ -391,6 +391,7 @@ class AutoDLClassifier(ClassifierMixin, BaseEstimator):
             state = torch.load(path / "weights.pt", map_location="cpu", weights_only=True)
         except Exception as exc:  # noqa: BLE001 - a corrupt or foreign file: say which
             raise AutoDLInputError(path / "weights.pt", f"cannot be read as saved weights ({exc})") from None
+        state = _members_only(state)
         engine = _engine_for_state(metadata, model.method, _engine_config(model.config), int(model.seed), state)
         engine.load_state_dict(state)
         dtype = object if document["classes_dtype"] == "object" else np.dtype(document["classes_dtype"])
@@ -474,6 +475,18 @@ def _build_engine(metadata: Metadata, method: str, config, seed: int, callbacks)
         _WARM.add(key)
         off_clock = time.perf_counter() - tic
     return engine, off_clock
+
+
+def _members_only(state: Any) -> Any:
+    """``state`` with only the learners of the best model (the others are never used to predict)."""
+    if not isinstance(state, dict) or not isinstance(state.get("learners"), dict) or "members" not in state:
+        return state  # load_state_dict names what is missing
+    members = {str(name) for name, _ in state["members"]}
+    if not members <= set(state["learners"]):
+        return state
+    refs = state.get("refs") or {}
+    return {**state, "learners": {k: v for k, v in state["learners"].items() if k in members},
+            "refs": {k: v for k, v in refs.items() if k in members}}
 
 
 def _engine_for_state(metadata: Metadata, method: str, config, seed: int, state: dict):

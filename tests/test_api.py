@@ -161,5 +161,7 @@ def test_image_arrays_fit_predict_and_reload(tmp_path, channels):
     proba = clf.predict_proba(X[45:])
     assert proba.shape == (15, 3) and (proba.argmax(1) == y[45:]).mean() > 0.6
     clf.save(tmp_path / "m")
-    again = AutoDLClassifier.load(tmp_path / "m").predict_proba(X[45:])
-    np.testing.assert_allclose(again, proba, atol=1e-5)
+    loaded = AutoDLClassifier.load(tmp_path / "m")
+    np.testing.assert_allclose(loaded.predict_proba(X[45:]), proba, atol=1e-5)
+    members = [name for name, _ in clf.engine_.state_dict()["members"]]
+    assert sorted(loaded.engine_.learner_names) == sorted(members)  # load builds the best model's learners only
