@@ -411,7 +411,7 @@ def test_convert_bad_input(tmp_path, capsys, setup, where):
     (lambda n, rng: np.linspace(0.0, 1.0, n), "continuous values"),
     (lambda n, rng: np.r_[np.zeros(n - 1), np.inf], "infinite"),
     (lambda n, rng: np.zeros(n - 1), "rows but X has"),
-    (lambda n, rng: np.ones(n), "single class"),
+    (lambda n, rng: np.ones(n), "single class|one class"),
 ])
 def test_library_fit_refuses_a_bad_y(make_y, message):
     from autodl_solver import AutoDLClassifier
@@ -424,10 +424,10 @@ def test_library_fit_refuses_a_bad_y(make_y, message):
 
 
 def test_library_accepts_integer_valued_float_labels():
-    from autodl_solver.api import _labels_from
+    from autodl_solver.data.inputs import encode_labels
 
-    classes, labels = _labels_from(np.array([0.0, 1.0, 2.0, 1.0]), 4)
-    assert classes.tolist() == [0.0, 1.0, 2.0] and labels.shape == (4, 3)
+    encoding = encode_labels(np.array([0.0, 1.0, 2.0, 1.0]), 4)
+    assert [float(c) for c in encoding.classes] == [0.0, 1.0, 2.0] and encoding.matrix.shape == (4, 3)
 
 
 @pytest.mark.parametrize("case", ["truncated", "zero_bytes", "short_solution"])
