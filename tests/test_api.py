@@ -165,3 +165,12 @@ def test_image_arrays_fit_predict_and_reload(tmp_path, channels):
     np.testing.assert_allclose(loaded.predict_proba(X[45:]), proba, atol=1e-5)
     members = [name for name, _ in clf.engine_.state_dict()["members"]]
     assert sorted(loaded.engine_.learner_names) == sorted(members)  # load builds the best model's learners only
+
+
+def test_progress_bar_completes_when_training_ends_early(capsys):
+    pytest.importorskip("tqdm")
+    x, y = np.random.default_rng(0).normal(size=(40, 3)), np.arange(40) % 2
+    clf = AutoDLClassifier(time_budget=30, verbose=True, method="learner:tabular_linear").fit(x, y)
+    assert clf.fit_time_s_ < 30  # the only learner is done long before the budget
+    err = capsys.readouterr().err
+    assert "100%" in err and "done at" in err

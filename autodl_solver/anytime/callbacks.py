@@ -206,6 +206,14 @@ class ProgressBar(Callback):
 
     def on_end(self, engine: "Engine") -> None:
         if self._bar is not None:
+            # Training often ends before the budget (every learner done or retired): the bar still
+            # completes, and says when the run ended.
+            elapsed = engine.clock.elapsed() if engine.clock is not None else None
+            best = "-" if engine.best_score is None else f"{engine.best_score:.4f}"
+            ended = "" if elapsed is None else f" done at {elapsed:.1f} s"
+            self._bar.n = self._bar.total
+            self._bar.set_postfix_str(f"best={best} ({engine.best_learner or '-'}){ended}", refresh=False)
+            self._bar.refresh()
             self._bar.close()
             self._bar = None
 
