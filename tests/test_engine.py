@@ -513,9 +513,11 @@ def test_a_learner_can_ask_for_its_own_patience():
     assert learner.fits == 3  # the first round sets its best, two more without a gain retire it
 
 
-def test_a_failing_learner_is_a_warning_without_any_callback(caplog):
+def test_a_failing_learner_is_a_warning_without_any_callback():
     """Issue 14: a crash inside fit is seen on stderr on the library path too, and the curve names it."""
     import logging
+
+    from test_scheduler import Captured
 
     class AlwaysFails(CountingCentroid):
         def fit(self, data, budget_s):
@@ -527,7 +529,7 @@ def test_a_failing_learner_is_a_warning_without_any_callback(caplog):
     good = CountingCentroid(train.metadata, max_fits=1, name="good")
     bad = AlwaysFails(train.metadata, name="bad", max_fits=5)
     engine = Engine(train.metadata, [good, bad], config=EngineConfig(scheduler_prior="off", ensemble=False))
-    with caplog.at_level(logging.WARNING, logger="autodl_solver.anytime.engine"):
+    with Captured("autodl_solver.anytime.engine") as caplog:
         engine.fit(train, 5.0, test)
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING and "bad" in r.getMessage()]
     assert warnings and "boom on the second fit" in warnings[0].getMessage()

@@ -17,6 +17,31 @@ from autodl_solver.challenge.scoring import transform_time
 from autodl_solver.testing import CentroidConfig, CentroidLearner, make_dataset
 
 
+class Captured(logging.Handler):
+    """Records of one logger, attached to it directly (other tests may stop propagation to the root)."""
+
+    def __init__(self, name):
+        super().__init__(logging.DEBUG)
+        self.logger, self.records = logging.getLogger(name), []
+
+    def __enter__(self):
+        self.old_level = self.logger.level
+        self.logger.addHandler(self)
+        self.logger.setLevel(logging.DEBUG)
+        return self
+
+    def __exit__(self, *exc):
+        self.logger.removeHandler(self)
+        self.logger.setLevel(self.old_level)
+
+    def emit(self, record):
+        self.records.append(record)
+
+    @property
+    def text(self):
+        return "\n".join(r.getMessage() for r in self.records)
+
+
 def prior_entry(learner, log_cost=math.log(0.1), scores=(0.9, 0.95), cum=(1.0, 3.0), slope=0.0, domain="tabular"):
     return LearnerPrior(domain=domain, learner=learner, device="cpu", log_cost=log_cost, cost_slope=slope,
                         scores=tuple(scores), cum_cost=tuple(cum))
@@ -119,22 +144,22 @@ def test_prior_round_trip_and_lookup(tmp_path):
     (json.dumps({"format": 99, "entries": []}), "not a format-1"),
     (json.dumps({"format": 1, "space": "another", "entries": []}), "another portfolio space"),
 ])
-def test_unusable_prior_files_warn_naming_the_file_and_fall_back(tmp_path, caplog, content, needle):
+def test_unusable_prior_files_warn_naming_the_file_and_fall_back(tmp_path, content, needle):
     path = tmp_path / "prior.json"
     if content is not None:
         path.write_text(content)
-    with caplog.at_level(logging.WARNING, logger="autodl_solver.anytime.prior"):
+    with Captured("autodl_solver.anytime.prior") as caplog:
         assert load_prior(path) is None
     assert str(path) in caplog.text and needle in caplog.text
 
 
-def test_a_prior_entry_with_nan_costs_is_dropped_with_a_warning(tmp_path, caplog):
+def test_a_prior_entry_with_nan_costs_is_dropped_with_a_warning(tmp_path):
     good = prior_entry("tabular_gbdt")
     path = write_prior(tmp_path / "p.json", [good, prior_entry("tabular_mlp")])
     record = json.loads(path.read_text())
     record["entries"][1]["log_cost"] = float("nan")
     path.write_text(json.dumps(record))
-    with caplog.at_level(logging.WARNING):
+    with Captured("autodl_solver.anytime.prior") as caplog:
         prior = load_prior(path)
     assert prior.get("tabular", "tabular_gbdt", "cpu") is not None
     assert prior.get("tabular", "tabular_mlp", "cpu") is None
@@ -159,14 +184,14 @@ def tabular():
     return make_dataset("tabular", n_train=160, n_test=40, output_dim=3)
 
 
-def test_engine_skips_a_learner_whose_first_round_cannot_pay_back(tmp_path, caplog):
+def test_engine_skips_a_learner_whose_first_round_cannot_pay_back(tmp_path):
     train, test, _ = tabular()
     cheap, slow = Timed(train.metadata, "cheap", 0.01, max_fits=3), Timed(train.metadata, "slow", 0.01)
     # the prior says "slow" costs 100 s per first round: over 35 % of T = 8 s
     path = write_prior(tmp_path / "p.json", [prior_entry("cheap", log_cost=math.log(1e-4)),
                                              prior_entry("slow", log_cost=math.log(100.0))])
     engine = Engine(train.metadata, [cheap, slow], config=EngineConfig(scheduler_prior=str(path)))
-    with caplog.at_level(logging.INFO, logger="autodl_solver.anytime.engine"):
+    with Captured("autodl_solver.anytime.engine") as caplog:
         engine.fit(train, 8.0, test)
     assert slow.fits == 0 and cheap.fits >= 1
     summary = {s["name"]: s for s in engine.learner_summary()}
@@ -209,12 +234,12 @@ def test_round_budget_is_capped_at_a_multiple_of_the_expected_cost():
     assert max(learner.budgets) <= 4.0 * 0.05 * engine.config.cost_inflation * 4 + 2.5
 
 
-def test_learner_exploding_past_its_prior_is_re_estimated(tmp_path, caplog):
+def test_learner_exploding_past_its_prior_is_re_estimated(tmp_path):
     train, test, _ = tabular()
     learner = Timed(train.metadata, "a", 1.0, max_fits=2)
     path = write_prior(tmp_path / "p.json", [prior_entry("a", log_cost=math.log(0.01))])
     engine = Engine(train.metadata, [learner], config=EngineConfig(scheduler_prior=str(path)))
-    with caplog.at_level(logging.WARNING):
+    with Captured("autodl_solver.anytime.engine") as caplog:
         engine.fit(train, 10.0, test)
     assert "its prior" in caplog.text and "re-estimated" in caplog.text
     assert learner.budgets[0] <= 4.0 * 0.01 * 1.25 + 2.0 + 1e-6  # capped: the prior's 0.01 s cannot eat the run
