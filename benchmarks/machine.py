@@ -19,6 +19,10 @@ from typing import Optional
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
+#: The benchmarks' result folder, relative to the repository root (ignored by :func:`git_state`).
+RESULTS_PATH = "benchmarks/results"
+
+
 def git_state(repo: Optional[Path] = None) -> dict:
     """``{"git_commit": short hash or "", "git_dirty": bool or None}`` of the checkout ``repo``.
 
@@ -29,7 +33,8 @@ def git_state(repo: Optional[Path] = None) -> dict:
         there (``cwd=``), not in the process's working directory.
 
     ``git_dirty`` is ``True`` when ``git status --porcelain`` lists anything
-    (a modified, staged, deleted or untracked-and-not-ignored file), ``False``
+    (a modified, staged, deleted or untracked-and-not-ignored file) outside
+    ``benchmarks/results/`` (the benchmarks' own outputs), ``False``
     on a clean tree and ``None`` when it cannot be told (no git, not a
     checkout).
     """
@@ -44,7 +49,8 @@ def git_state(repo: Optional[Path] = None) -> dict:
         return done.stdout if done.returncode == 0 else None
 
     commit = (git("rev-parse", "--short", "HEAD") or "").strip()
-    status = git("status", "--porcelain")
+    # the benchmarks' own outputs are not code: a run that wrote results/ leaves the next one's tree clean
+    status = git("status", "--porcelain", "--", ".", f":(exclude){RESULTS_PATH}")
     return {"git_commit": commit, "git_dirty": None if status is None else bool(status.strip())}
 
 

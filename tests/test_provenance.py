@@ -42,6 +42,9 @@ def test_git_state_clean_then_dirty(repo, tmp_path, monkeypatch):
     (repo / "new.txt").write_text("untracked\n")
     assert machine.git_state(repo)["git_dirty"] is True
     (repo / "new.txt").unlink()
+    (repo / "benchmarks" / "results").mkdir(parents=True)
+    (repo / "benchmarks" / "results" / "run.json").write_text("{}\n")
+    assert machine.git_state(repo)["git_dirty"] is False  # the benchmarks' own outputs are not code
     (repo / "a.txt").write_text("changed\n")
     info = machine.machine_info(repo)
     assert info["git_commit"] == head and info["git_dirty"] is True
