@@ -502,3 +502,27 @@ def test_a_single_01_label_column_is_two_classes_as_in_the_library(tmp_path):
     y = np.array([[0], [1], [1], [0], [1], [0]])
     result = from_arrays(np.zeros((6, 3)), y, tmp_path, "bin", test_size=0.34)
     assert load_dataset(result.path).metadata.output_dim == 2 == encode_labels(y, 6).matrix.shape[1]
+
+
+def test_convert_speech_sample_rate_reaches_every_reader(tmp_path):
+    """``convert speech --sample-rate 8000`` then any reader (load_dataset, read_metadata, so ingestion's Model) sees 8 kHz."""
+    import soundfile
+
+    from autodl_solver.cli import main
+    from autodl_solver.data.textproto import parse_metadata, read_metadata
+
+    src = tmp_path / "src"
+    for cls in ("yes", "no"):
+        (src / cls).mkdir(parents=True)
+        for i in range(3):
+            soundfile.write(src / cls / f"{i}.wav", np.sin(np.arange(4000) / (3.0 + i)) * 0.3, 16000)
+    assert main(["convert", "speech", str(src), str(tmp_path / "out"), "--name", "sp", "--sample-rate", "8000"]) == 0
+    data = load_dataset(tmp_path / "out" / "sp")
+    assert data.metadata.sample_rate == data.train.metadata.sample_rate == data.test.metadata.sample_rate == 8000
+    assert read_metadata(data.data_dir / "test").sample_rate == 8000
+    assert len(all_examples(data.train)[0][0]) == 2000  # 0.25 s resampled to 8 kHz
+    # a file without the comment, or with a damaged one, reads as unknown (16 kHz assumed), never an error
+    plain = "output_dim: 2\nmatrix_spec { row_count: 1 col_count: 1 }\nsequence_size: -1\n"
+    assert parse_metadata(plain).sample_rate is None
+    assert parse_metadata(plain + "# autodl_solver extras: {not json\n").sample_rate is None
+    assert parse_metadata(plain + '# autodl_solver extras: {"sample_rate": -5}\n').effective_sample_rate == 16000

@@ -232,25 +232,43 @@ def extras_comment(metadata: Metadata) -> str:
     return f"{EXTRAS_PREFIX}{json.dumps(extras, sort_keys=True)}\n" if extras else ""
 
 
+def extras_from_text(text: str) -> dict[str, Any]:
+    """The extras recorded in the text of a ``metadata.textproto`` (:data:`EXTRAS_PREFIX` lines); ``{}`` when none.
+
+    A damaged comment is skipped rather than failing the read: the official fields are intact.
+    """
+    import json
+
+    found: dict[str, Any] = {}
+    for line in text.splitlines():
+        if line.startswith(EXTRAS_PREFIX):
+            try:
+                value = json.loads(line[len(EXTRAS_PREFIX):])
+            except ValueError:
+                continue
+            if isinstance(value, dict):
+                found.update({k: v for k, v in value.items() if k in EXTRA_FIELDS})
+    if "sample_rate" in found:
+        try:
+            rate = int(found["sample_rate"])
+        except (TypeError, ValueError):
+            rate = 0
+        if rate > 0:
+            found["sample_rate"] = rate
+        else:
+            del found["sample_rate"]  # not a rate: as if unrecorded (16 kHz assumed)
+    return found
+
+
 def read_extras(path) -> dict[str, Any]:
     """The extras recorded in a ``metadata.textproto`` (a subset folder or the file); ``{}`` when none."""
-    import json
     from pathlib import Path
 
     path = Path(path)
     if path.is_dir():
         path = path / "metadata.textproto"
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         return {}
-    found: dict[str, Any] = {}
-    for line in lines:
-        if line.startswith(EXTRAS_PREFIX):
-            try:
-                value = json.loads(line[len(EXTRAS_PREFIX):])
-            except ValueError:
-                continue  # a damaged comment is not worth failing a read: the official fields are intact
-            if isinstance(value, dict):
-                found.update({k: v for k, v in value.items() if k in EXTRA_FIELDS})
-    return found
+    return extras_from_text(text)

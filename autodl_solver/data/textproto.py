@@ -23,7 +23,7 @@ from google.protobuf import text_format
 
 from ..errors import AutoDLInputError
 from ..utils.atomic import atomic_write_text
-from .metadata import Metadata
+from .metadata import Metadata, extras_from_text
 from .protos import DataSpecification, MatrixSpec
 
 METADATA_FILE = "metadata.textproto"
@@ -89,13 +89,17 @@ def spec_to_metadata(spec, where: str | os.PathLike, name: str = "") -> Metadata
 
 
 def parse_metadata(text: str, where: str | os.PathLike = "metadata.textproto", name: str = "") -> Metadata:
-    """Parse the text of a ``metadata.textproto`` into :class:`Metadata`."""
+    """Parse the text of a ``metadata.textproto`` into :class:`Metadata`.
+
+    The facts our writer records in a comment line (:data:`~autodl_solver.data.metadata.EXTRAS_PREFIX`,
+    the speech ``sample_rate``) are applied, so every reader sees them; official files have none.
+    """
     spec = DataSpecification()
     try:
         text_format.Merge(text, spec)
     except text_format.ParseError as exc:
         raise AutoDLInputError(where, f"malformed text-format DataSpecification: {exc}") from None
-    return spec_to_metadata(spec, where, name)
+    return spec_to_metadata(spec, where, name).with_extras(extras_from_text(text))
 
 
 def read_metadata(subset_dir: str | os.PathLike) -> Metadata:
@@ -110,7 +114,8 @@ def read_metadata(subset_dir: str | os.PathLike) -> Metadata:
     -------
     Metadata
         ``name`` is ``X`` when the folder sits in ``X.data``; ``multilabel``
-        and ``sample_rate`` are ``None`` (the format does not record them).
+        is ``None`` (the format does not record it); ``sample_rate`` is the
+        rate our writer recorded in its extras comment, else ``None``.
 
     Raises
     ------
