@@ -1,6 +1,6 @@
 """Speech datasets synthesised offline with espeak-ng, in AutoDL format.
 
-No real speech corpus is available offline (``notes/environment.md`` §3), so
+No real speech corpus is available offline (``docs/environment.md`` §3), so
 clips are synthesised with the ``espeak-ng`` command line program (Debian
 package ``espeak-ng``; 22.05 kHz 16-bit mono WAV), one subprocess per clip:
 ``espeak-ng -v <voice>+<variant> -s <speed> -p <pitch> -w out.wav "<text>"``.

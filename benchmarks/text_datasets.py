@@ -8,7 +8,7 @@
   ``/usr/share/games/fortunes``). The class is the file a cookie comes from
   (``computers``, ``people``, ``science`` …); the categories holding at
   least :data:`MIN_COOKIES` distinct cookies are kept (29 here), at most
-  400 cookies each (seeded sample). Hard: notes/environment.md §3 measured
+  400 cookies each (seeded sample). Hard: docs/environment.md §3 measured
   TF-IDF + logistic regression at 0.38 accuracy.
 * ``fortunes_language``: language identification over the eight fortune
   languages :data:`LANGUAGES` (``fortunes-de/-es/-it/-pl/-ru/-cs/-br``),

@@ -1,4 +1,4 @@
-"""The official domain rule, one test per branch (notes/autodl_protocol.md §1.5)."""
+"""The official domain rule, one test per branch (docs/protocol.md §1.5)."""
 import pytest
 
 from autodl_solver.data.metadata import Metadata

@@ -1,7 +1,7 @@
 """Wall-clock budget arithmetic (in the style of kakaobrain/autoclint).
 
 The AutoDL protocol measures wall time from the moment the model is built
-(notes/autodl_protocol.md §1.2), so the clock reads :func:`time.time`, the
+(docs/protocol.md §1.2), so the clock reads :func:`time.time`, the
 same clock as the official ingestion program, and every decision asks
 whether the *next* piece of work still fits before taking it.
 """

@@ -1,6 +1,6 @@
 """Validation score of the engine: the official NAUC (2 * macro AUC - 1).
 
-The formula follows the AutoDL scoring program (notes/autodl_protocol.md
+The formula follows the AutoDL scoring program (docs/protocol.md
 §4.1): columns whose labels are all negative or all positive are dropped,
 each kept column gets the Mann-Whitney AUC with ties counted one half, and
 the unweighted mean ``m`` gives ``2 * m - 1``.

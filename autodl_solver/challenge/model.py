@@ -1,6 +1,6 @@
 """The drop-in AutoDL 2019 ``model.py``: ``Model(metadata)``, ``train``, ``test``, ``done_training``.
 
-The official ingestion program (``autodl_protocol.md`` §1.2) does
+The official ingestion program (``docs/protocol.md`` §1.2) does
 ``from model import Model`` with this folder (or an unzipped submission whose
 root ``model.py`` re-exports this class) on ``sys.path``, so this module only
 uses absolute imports of ``autodl_solver``.

@@ -1,6 +1,6 @@
 """The AutoDL scoring program (``score.py`` v20191219), as a function.
 
-:func:`run_scoring` follows the official control flow (protocol notes §4.4):
+:func:`run_scoring` follows the official control flow (``docs/protocol.md`` §4.4):
 it waits for ingestion's ``start.txt``, then until ``start_time + T`` scores
 each new ``<task>.predict_<k>`` and rewrites its outputs, stops early when
 ``end.txt`` appears, stops an ingestion still running at ``T`` (predictions

@@ -3,7 +3,7 @@
 Pure numpy, so ``import autodl_solver.challenge.scoring`` stays cheap. Each
 function reproduces the official scoring program (``score.py`` v20191219 and
 ``libscores.py`` of the AutoDL starting kit); see
-``notes/autodl_protocol.md`` §4 for the formulas.
+``docs/protocol.md`` §4 for the formulas.
 
 * :func:`nauc` - normalized area under the ROC curve, ``2 * mean_k AUC_k - 1``
   over the classes that have both positive and negative test examples.

@@ -1,7 +1,7 @@
 """Build an AutoDL 2019 code submission: a zip whose root holds ``model.py``.
 
 The official ingestion program puts ``--code_dir`` (the unzipped submission)
-on ``sys.path`` and runs ``from model import Model`` (``autodl_protocol.md``
+on ``sys.path`` and runs ``from model import Model`` (``docs/protocol.md``
 §1.1). The zip therefore holds, at its root and without an enclosing folder:
 
 * ``model.py`` - a small shim importing

@@ -2,7 +2,7 @@
 
 The official ingestion program hands ``Model.train``/``Model.test`` the same
 ``tf.data.Dataset`` object on every call: not shuffled, not batched and **not
-repeated** (``autodl_protocol.md`` §1.1). :class:`TFDatasetAdapter` reads it
+repeated** (``docs/protocol.md`` §1.1). :class:`TFDatasetAdapter` reads it
 progressively through one persistent iterator, converting examples to
 float32 numpy arrays and caching them, so ``take(0, 500)`` then
 ``take(0, 1000)`` decodes 1000 examples once (winners' lesson 3: read data

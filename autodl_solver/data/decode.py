@@ -3,7 +3,7 @@
 The functions here know nothing of files: they raise :class:`RecordError`
 with what is wrong, and :class:`~autodl_solver.data.reader.AutoDLSubset`
 adds the file and record index. The parse follows the official reader
-(notes/autodl_protocol.md §3.2); see the reader's module docstring for the
+(docs/protocol.md §3.2); see the reader's module docstring for the
 three formats and where we differ (sparse tabular is densified).
 
 Images are decoded with Pillow, as TensorFlow would: the official reader

@@ -3,7 +3,7 @@
 :class:`AutoDLSubset` is a lazy :class:`~autodl_solver.data.dataset.Dataset`
 over one subset folder (``X.data/train`` or ``X.data/test``): it indexes the
 record offsets once and decodes only the records :meth:`AutoDLSubset.take`
-asks for, with the official parse (notes/autodl_protocol.md §3.2):
+asks for, with the official parse (docs/protocol.md §3.2):
 
 * DENSE: ``0_dense_input``, one float list of ``row*col*ch`` values per
   step, reshaped to ``(seq, row, col, ch)``; a variable ``sequence_size``

@@ -16,7 +16,7 @@ Backbone ``"auto"`` (the default), measured with ``benchmarks/image_backbone.py`
   offline. On miniciao (82 training images, 18 test) the evidence is thin and
   split: hold-out NAUC 0.64 vs 0.22 for it, test NAUC 0.40 vs 0.46 against
   it; the choice rests on the hold-out and on AutoCLINT's experience that
-  ImageNet transfer drives natural-image scores (``notes/winners.md`` §2.1).
+  ImageNet transfer drives natural-image scores (``docs/winners.md`` §2.1).
 
 Input size: ``max_side`` 64 on CPU from ``benchmarks/results/vision_throughput_cpu.md``
 (one core: about 80 training images/s at 64 px against 20 at 128 px, so a

@@ -1,7 +1,7 @@
 """Domain inference from the tensor shape: the official rule.
 
 ``DataBrowser.infer_domain`` in the starting kit and ``infer_domain`` in the
-organisers' Baseline 3 (notes/autodl_protocol.md §1.5)::
+organisers' Baseline 3 (docs/protocol.md §1.5)::
 
     sequence_size == 1:  tabular if row == 1 or col == 1 else image
     otherwise:           text if row == col == 1 and a vocabulary exists,

@@ -2,7 +2,7 @@
 
 The engine tries the learners roughly in this order, so the first one must
 give a prediction fast (AutoDL's ALC weights the first minute heavily; see
-``notes/winners.md`` §7 lesson 1).
+``docs/winners.md`` §7 lesson 1).
 
 * **tabular**: ``tabular_linear`` (logistic regression, about 10 ms on 500
   rows), ``tabular_gbdt`` (its first call is a 10-round LightGBM on at most
@@ -67,7 +67,7 @@ SOLVER_PORTFOLIOS: dict[str, tuple[str, ...]] = {
 #: (PASA NJU), using domain inference [...]. On tabular datasets [...] a fully
 #: connected neural network with 2 hidden layers of 256 neurons." Here each
 #: winner is stood for by the learners of this package that follow its recipe
-#: (``notes/winners.md``): kakaobrain's AutoCLINT = a fine-tuned ResNet-style
+#: (``docs/winners.md``): kakaobrain's AutoCLINT = a fine-tuned ResNet-style
 #: CNN on images (``image_cnn``) and per-frame CNN + temporal convolution on
 #: video (``video_frames``); upwind flys = a TF-IDF linear model first, then a
 #: CNN on word vectors (``text_linear``, ``text_cnn``); PASA NJU = logistic

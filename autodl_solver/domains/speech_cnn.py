@@ -25,7 +25,7 @@ divergence guard, Adam, softmax cross-entropy or BCE for multi-label), with
 two speech-specific parts done inside the network in training mode:
 
 * **growing random crops** (DeepWisdom's and PASA_NJU's schedule,
-  ``notes/winners.md`` §2.2, §2.4): call ``k`` trains on random windows of
+  ``docs/winners.md`` §2.2, §2.4): call ``k`` trains on random windows of
   ``first_crop_s * crop_growth**k`` seconds (up to the planned length) drawn
   inside each clip's valid frames — early calls are cheap, later ones see
   whole clips; prediction always sees the whole planned clip;

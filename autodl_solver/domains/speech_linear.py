@@ -8,7 +8,7 @@ the tabular logistic regression
 (:class:`~autodl_solver.domains.tabular_linear.LinearLearner`: standardised
 inputs, growing rows, warm-started L-BFGS). This is what the AutoDL winners
 opened their speech runs with (DeepWisdom: logistic regression on mel
-mean/std; PASA_NJU: on MFCC, ``notes/winners.md`` §2.2, §2.4): a first
+mean/std; PASA_NJU: on MFCC, ``docs/winners.md`` §2.2, §2.4): a first
 prediction within seconds where a network needs tens of them. Measured on
 one core: the first fit on 500 one-second 16 kHz clips takes 0.4 s, and the
 engine's first prediction on the espeak-ng ``voice_variant`` set came at

@@ -6,7 +6,7 @@ much faster first model and continued boosting (HistGradientBoosting's
 ``warm_start`` re-validates and re-bins on every call), and a text model dump
 (``model_to_string``) that saves a fitted learner without pickle.
 
-Schedule (the winners' recipe, ``notes/winners.md`` §2.2, §2.3, §6):
+Schedule (the winners' recipe, ``docs/winners.md`` §2.2, §2.3, §6):
 
 * call 1: a tiny model, ``first_rounds`` (10) rounds on the first
   ``first_rows`` (500) rows, so the first prediction comes well under 1 s;

@@ -2,7 +2,7 @@
 
 Baseline 3's tabular model is "a fully connected neural network with 2
 hidden layers of 256 neurons" (seed paper §4.4). Every winning team replaced
-it by a GBDT (``notes/winners.md`` §2.7, §6) but it stays useful as a second
+it by a GBDT (``docs/winners.md`` §2.7, §6) but it stays useful as a second
 opinion in the ensemble, and it is the ``mlp`` method on its own.
 
 * Inputs: standardised with the rows seen so far (refitted when the rows
@@ -16,7 +16,7 @@ opinion in the ensemble, and it is the ``mlp`` method on its own.
 * Loss: softmax cross-entropy for multi-class (rows without a positive are
   left out); BCE-with-logits for multi-label and ``output_dim == 1``, with
   positives re-weighted by ``min(negatives / positives, max_pos_weight)``
-  per class (``notes/winners.md`` §7 lesson 10).
+  per class (``docs/winners.md`` §7 lesson 10).
 * Schedule: rows double per call (as the engine's row window allows),
   epochs per call double from ``first_epochs`` up to ``max_epochs_per_call``.
   Once it has ``min_rows_for_valid`` rows it keeps an internal split and

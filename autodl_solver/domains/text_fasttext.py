@@ -16,7 +16,7 @@ supervised model, so every call trains afresh on the larger slice.
   negatives for every class.
 * Divergence: fastText raises ``RuntimeError("Encountered NaN.")`` (genuinely
   at high learning rates, spuriously in some builds:
-  ``notes/environment.md``). Training is retried with the learning rate
+  ``docs/environment.md`` §1.2). Training is retried with the learning rate
   halved, ``max_tries`` times in all; after that the learner marks itself
   failed (``failed``, ``error``, ``done``) and raises a RuntimeError saying so.
 * The training file is written to a temporary directory that is removed

@@ -10,7 +10,7 @@ Chinese, whose tokens are characters — capped at ``max_features`` and
 softmax or one model per class, warm-started L-BFGS) on the sparse matrix,
 without standardisation (TF-IDF rows are already L2-normalised and centring
 would densify them). DeepWisdom's and the other AutoDL winners' text openers
-were such linear models (``notes/winners.md``). The character n-grams were
+were such linear models (``docs/winners.md``). The character n-grams were
 added by measurement (``benchmarks/results/text_features.md``): with the same
 logistic regression, word 1-2-grams alone gave test NAUC 0.796 on O1, 0.780
 on fortunes categories and 0.9954 on fortunes language ID; word + ``char_wb``

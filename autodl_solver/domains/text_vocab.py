@@ -2,7 +2,7 @@
 
 An AutoDL text example is a float32 ``(L, 1, 1, 1)`` tensor of token indices
 and the train metadata's ``channel_to_index`` map is the vocabulary (token ->
-index, ``notes/autodl_protocol.md`` §2.1 and §3). Text learners want strings
+index, ``docs/protocol.md`` §2.1 and §3). Text learners want strings
 back, which is what this module gives:
 
 * :func:`build_table` — the index -> token table. The official toolkit's

@@ -9,7 +9,7 @@
   minutes on this CPU: spatio-temporal filters see motion directly and a
   small one trains in seconds. This is that idea with batch norm, more
   filters and the trainer's checkpointing.
-* ``video_frames`` (AutoCLINT's video model, ``notes/winners.md`` §2.1): the
+* ``video_frames`` (AutoCLINT's video model, ``docs/winners.md`` §2.1): the
   image backbone runs on each of the sampled frames, the per-frame features
   go through a residual 1-D temporal convolution (kernel ``temporal_kernel``)
   and are averaged over time, then a linear head. Motion is seen through the

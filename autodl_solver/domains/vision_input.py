@@ -5,7 +5,7 @@ arrays whose spatial size (and frame count) may vary from one example to the
 next. :class:`VisionPlan` fixes, from the metadata and the first training
 examples, what every example becomes: ``frames x channels x height x width``.
 
-Size rules (AutoCLINT's, ``notes/winners.md`` §2.1, with the caps in the
+Size rules (AutoCLINT's, ``docs/winners.md`` §2.1, with the caps in the
 learner's config because they depend on the hardware):
 
 * the reference shape is the median ``(rows, cols)`` of the first examples;

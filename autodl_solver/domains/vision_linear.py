@@ -8,7 +8,7 @@
   portfolios (for video the differences of consecutive frames are appended,
   so the direction of motion is a linear feature): a first prediction in
   about a second, where a network needs
-  tens of seconds for its first useful one (``notes/winners.md`` §7 lesson 1).
+  tens of seconds for its first useful one (``docs/winners.md`` §7 lesson 1).
 * ``image_embed_linear`` (image): the same logistic regression on frozen,
   pooled EfficientNet-Lite0 ImageNet features (1280-d, the packaged offline
   weights) — the strongest cheap model on natural photos with few examples,

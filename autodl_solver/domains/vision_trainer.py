@@ -2,7 +2,7 @@
 
 Subclasses only build the network (:meth:`VisionNetLearner.build_network`,
 mapping ``(n, frames, channels, height, width)`` to logits); this base does
-the rest, following AutoCLINT (``notes/winners.md`` §2.1) where it measured
+the rest, following AutoCLINT (``docs/winners.md`` §2.1) where it measured
 well on this CPU:
 
 * **Input**: planned once from the first rows (:mod:`.vision_input`); the

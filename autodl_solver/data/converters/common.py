@@ -1,7 +1,7 @@
 """Pieces every converter shares: labelled file lists, label vectors, results.
 
 A raw source is a folder of files with labels given one of two ways, as in the
-official formatting toolkit (``autodl-contrib``, notes/autodl_protocol.md §5):
+official formatting toolkit (``autodl-contrib``, docs/protocol.md §5):
 
 * a ``*labels*.csv`` file with a ``FileName`` column and either ``Labels``
   (space-separated class indices) or ``LabelConfidencePairs`` (``"2 0.9 7

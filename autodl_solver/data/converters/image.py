@@ -4,7 +4,7 @@ Layouts (see :mod:`.common`): image files plus a toolkit ``*labels*.csv``
 (and optionally ``label.name``), or one sub-folder per class.
 
 Encoding follows the official toolkit (``format_image.py``) with its bugs
-fixed (notes/autodl_protocol.md §7.8):
+fixed (docs/protocol.md §7.8):
 
 * JPEG, PNG and BMP files are stored as their **original bytes** (no
   re-encoding, no quality loss). GIF files are re-encoded as PNG of their

@@ -2,7 +2,7 @@
 
 Each file (WAV, or FLAC/OGG, read with ``soundfile``) becomes a ``(T, 1, 1, 1)``
 tensor: channels averaged to mono, resampled to 16 kHz with ``soxr`` (the rate
-the organisers' baseline assumes, notes/autodl_protocol.md §1.5), values as
+the organisers' baseline assumes, docs/protocol.md §1.5), values as
 floats in [-1, 1] (integer PCM scaled by ``soundfile``, then clipped because
 resampling can overshoot a full-scale signal slightly). The toolkit instead
 stored the raw ``scipy.io.wavfile`` samples (int16 values for PCM files) at

@@ -1,7 +1,7 @@
 """Seeded, deterministic train/test split for sources that have none.
 
 The official toolkit draws ``np.random.rand() < train_size`` per row with seed
-42 (notes/autodl_protocol.md §5), so the test size only approximates the
+42 (docs/protocol.md §5), so the test size only approximates the
 fraction and a rare class can land entirely on one side. This split keeps the
 same defaults (20 % test, seed 42) but takes an exact number of test examples
 and, when possible, the same fraction of every class (stratified by the first

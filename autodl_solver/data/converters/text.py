@@ -11,7 +11,7 @@ Two sources:
 The tensor of a document is ``(T, 1, 1, 1)`` holding token indices; the
 vocabulary (token -> index, first-seen order over train then test, as the
 toolkit) is ``channel_to_index``, which is what makes the official domain rule
-say "text". Fixes of the toolkit's quirks (notes/autodl_protocol.md §7.8):
+say "text". Fixes of the toolkit's quirks (docs/protocol.md §7.8):
 
 * Chinese is tokenised per character for ``ZH`` **and** ``CH`` (meta.json
   documents ``CH``; the toolkit only tested ``ZH`` and split Chinese on
