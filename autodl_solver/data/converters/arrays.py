@@ -75,7 +75,7 @@ def _tensor_shape(examples: Sequence[np.ndarray], where: str) -> tuple[int, int,
     shape = [int(v) if (shapes[:, k] == v).all() else -1 for k, v in enumerate(shapes[0])]
     if -1 in shape[1:]:
         # DENSE records are parsed with a fixed per-step (R, C, Ch) shape
-        # (notes/autodl_protocol.md §3.2): only the time axis may vary.
+        # (docs/protocol.md §3.2): only the time axis may vary.
         raise AutoDLInputError(where, f"examples differ in (row, col, channel) shape: {sorted(set(map(tuple, shapes[:, 1:].tolist())))[:3]}")
     return tuple(shape)
 
