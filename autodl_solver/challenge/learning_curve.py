@@ -38,6 +38,10 @@ class LearningCurve:
         The constant of the log time transformation.
     task_name : str, optional
         Shown in figure titles.
+    learners : list of str, optional
+        The learner that made each prediction, when known (the library's
+        ``learning_curve_``; the challenge's prediction files do not say):
+        the figure's zoomed panel marks them.
     """
 
     timestamps: list = field(default_factory=list)
@@ -45,6 +49,7 @@ class LearningCurve:
     time_budget: float = 1200.0
     t0: float = DEFAULT_T0
     task_name: Optional[str] = None
+    learners: Optional[list] = None
 
     def __post_init__(self) -> None:
         self.timestamps = [float(t) for t in self.timestamps]
@@ -53,18 +58,28 @@ class LearningCurve:
             raise AutoDLInputError(
                 "timestamps", f"{len(self.timestamps)} timestamps but {len(self.scores)} scores; expected one each"
             )
+        if self.learners is not None:
+            self.learners = [None if name is None else str(name) for name in self.learners]
+            if len(self.learners) != len(self.scores):
+                raise AutoDLInputError(
+                    "learners", f"{len(self.learners)} learner names but {len(self.scores)} scores; expected one each"
+                )
         self.time_budget = float(self.time_budget)
         self.t0 = float(self.t0)
 
     def __len__(self) -> int:
         return len(self.scores)
 
-    def append(self, timestamp: float, score: float) -> None:
-        """Add the point of a new prediction (made after the previous ones)."""
+    def append(self, timestamp: float, score: float, learner: Optional[str] = None) -> None:
+        """Add the point of a new prediction (made after the previous ones), and its learner when known."""
         if self.timestamps and float(timestamp) < self.timestamps[-1]:
             raise AutoDLInputError("timestamp", f"{timestamp} is earlier than the previous one {self.timestamps[-1]}")
         self.timestamps.append(float(timestamp))
         self.scores.append(float(score))
+        if learner is not None and self.learners is None:
+            self.learners = [None] * (len(self.scores) - 1)
+        if self.learners is not None:
+            self.learners.append(None if learner is None else str(learner))
 
     def alc(self, clip: bool = False) -> float:
         """Area under the learning curve (see :func:`~.scoring.alc`).
@@ -98,7 +113,48 @@ class LearningCurve:
             "scores": list(self.scores),
             "alc": self.alc(),
             "alc_clipped": self.alc(clip=True),
+            **({"learners": list(self.learners)} if self.learners is not None else {}),
         }
+
+    @classmethod
+    def from_points(
+        cls,
+        points,
+        time_budget: float,
+        *,
+        score: Optional[str] = None,
+        t0: float = DEFAULT_T0,
+        task_name: Optional[str] = None,
+    ) -> "LearningCurve":
+        """The curve of the library's ``AutoDLClassifier.learning_curve_`` (or the engine's).
+
+        Parameters
+        ----------
+        points : list of dict
+            ``elapsed_s``, ``val_score``, ``learner`` and, when test labels
+            were given to ``fit``, ``test_nauc``.
+        time_budget : float
+            The ``time_budget`` of the fit.
+        score : {"test_nauc", "val_score"}, optional
+            Which score to plot; by default ``test_nauc`` when every point has
+            one, else the hold-out ``val_score``. Points without it are skipped.
+        """
+        points = [dict(p) for p in points]
+        if score is None:
+            score = "test_nauc" if points and all(p.get("test_nauc") is not None for p in points) else "val_score"
+        kept = [p for p in points if p.get(score) is not None]
+        return cls([float(p["elapsed_s"]) for p in kept], [float(p[score]) for p in kept], time_budget, t0,
+                   task_name, learners=[p.get("learner") for p in kept])
+
+    @classmethod
+    def from_classifier(cls, classifier, *, score: Optional[str] = None, t0: float = DEFAULT_T0,
+                        task_name: Optional[str] = None) -> "LearningCurve":
+        """:meth:`from_points` of a fitted ``AutoDLClassifier`` (its ``learning_curve_`` and ``time_budget``)."""
+        points = getattr(classifier, "learning_curve_", None)
+        if points is None:
+            raise AutoDLInputError("classifier", "not fitted: no learning_curve_ (call fit first)")
+        return cls.from_points(points, float(classifier.time_budget), score=score, t0=t0,
+                               task_name=task_name or getattr(classifier, "domain_", None))
 
     @classmethod
     def from_prediction_dir(
