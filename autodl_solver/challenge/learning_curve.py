@@ -6,10 +6,13 @@
 """
 from __future__ import annotations
 
+import logging
 import os
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple, Optional, Union
+from typing import Callable, Iterator, NamedTuple, Optional, Union
 
 import numpy as np
 
@@ -19,7 +22,56 @@ from .scoring import DEFAULT_T0, accuracy, alc, is_multiclass, nauc, transform_t
 
 PathLike = Union[str, os.PathLike]
 
-__all__ = ["LearningCurve", "PredictionScore", "RunScorer", "score_prediction_file"]
+__all__ = ["LearningCurve", "PredictionScore", "RunScorer", "observe_scoring", "score_prediction_file"]
+
+logger = logging.getLogger(__name__)
+
+#: prediction folder (resolved) -> callbacks ``f(scorer, new_points)``; see :func:`observe_scoring`.
+_OBSERVERS: dict[Path, list[Callable]] = {}
+_OBSERVERS_LOCK = threading.Lock()
+
+
+def _key(prediction_dir: PathLike) -> Path:
+    try:
+        return Path(prediction_dir).resolve()
+    except OSError:
+        return Path(os.path.abspath(prediction_dir))
+
+
+@contextmanager
+def observe_scoring(prediction_dir: PathLike, callback: Callable) -> Iterator[None]:
+    """Call ``callback(scorer, new_points)`` each time a :class:`RunScorer` of ``prediction_dir`` scores.
+
+    ``new_points`` lists the :class:`PredictionScore` of the predictions just
+    scored (in order). This is how ``autodl-solver run`` follows the scoring
+    program's live loop (its progress line) without scoring anything twice.
+    An exception in ``callback`` is logged and ignored: watching never
+    breaks scoring.
+    """
+    key = _key(prediction_dir)
+    with _OBSERVERS_LOCK:
+        _OBSERVERS.setdefault(key, []).append(callback)
+    try:
+        yield
+    finally:
+        with _OBSERVERS_LOCK:
+            callbacks = _OBSERVERS.get(key, [])
+            if callback in callbacks:
+                callbacks.remove(callback)
+            if not callbacks:
+                _OBSERVERS.pop(key, None)
+
+
+def _notify(scorer: "RunScorer", new_points: list) -> None:
+    if not _OBSERVERS or not new_points:
+        return
+    with _OBSERVERS_LOCK:
+        callbacks = list(_OBSERVERS.get(_key(scorer.prediction_dir), ()))
+    for callback in callbacks:
+        try:
+            callback(scorer, list(new_points))
+        except Exception:  # noqa: BLE001 - a progress display must not fail the scoring
+            logger.exception("scoring observer %r failed (ignored)", callback)
 
 
 @dataclass
@@ -271,6 +323,7 @@ class RunScorer:
         stamps = pf.start_timestamps(start_info)
         done = {p.k for p in self.points}
         added = 0
+        new_points = []
         for k, path in listed:
             if k in done:
                 continue
@@ -288,8 +341,10 @@ class RunScorer:
                 )
             score, acc = score_prediction_file(self.solution, path, self.solution_path)
             self.points.append(PredictionScore(k, path, stamps[k] - start_time, score, acc))
+            new_points.append(self.points[-1])
             added += 1
         self.points.sort(key=lambda p: p.k)
+        _notify(self, new_points)
         return added
 
     @property

@@ -10,6 +10,13 @@ made so far still count). The outputs are laid out as::
     <output_dir>/predictions/   start.txt, <task>.predict_<k>, end.txt
     <output_dir>/scores/        scores.txt, learning-curve-<task>.png, detailed_results.html
     <output_dir>/ingestion.log  the ingestion program's log
+    <output_dir>/round_log.json the engine's round log (with ``progress=True``, see :class:`RunProgress`)
+
+With ``progress=True`` (``autodl-solver run`` unless ``--quiet``) a live
+progress line on stderr follows the run: elapsed / budget, predictions so
+far, best NAUC so far and the learner being trained (from the child's round
+log). On a terminal it is one line redrawn in place (tqdm); otherwise (a log
+file, a pipe) one line per scored prediction.
 
 Before anything is created or started, every input is checked and a bad one
 is one :class:`~autodl_solver.errors.AutoDLInputError`: the budget, the
@@ -23,14 +30,16 @@ the ingestion program's last ``error:`` line or its log).
 """
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Optional, TextIO
 
 from ..errors import AutoDLError, AutoDLInputError
 from .ingestion import (DEFAULT_TIME_BUDGET, METHOD_ENV, check_data, check_method, check_output_dir,
@@ -38,6 +47,12 @@ from .ingestion import (DEFAULT_TIME_BUDGET, METHOD_ENV, check_data, check_metho
 
 #: Variable naming a T-NAML prior file for our ``model.py`` (``challenge/model.py`` reads it).
 PRIOR_ENV = "AUTODL_SOLVER_PRIOR"
+
+#: Variable naming where our ``model.py`` keeps the engine's round log (``challenge/model.py``'s
+#: ``ROUND_LOG_ENV``; the progress line reads the learner being trained from it).
+ROUND_LOG_ENV = "AUTODL_SOLVER_ROUND_LOG"
+#: The round log's file in ``output_dir`` when the variable is not set already.
+ROUND_LOG_FILE = "round_log.json"
 
 #: Seconds to let ingestion finish its own end (end.txt, copies) after scoring.
 _EXIT_GRACE_S = 30.0
@@ -123,8 +138,201 @@ def _clear_previous_run(prediction_dir: Path, score_dir: Path) -> None:
                 entry.unlink()
 
 
-def _child_env(method: Optional[str], prior: Optional[str] = None) -> dict[str, str]:
+class RunProgress:
+    """The live progress of ``autodl-solver run`` on a stream (stderr by default).
+
+    Fed by the scoring program's loop (:func:`~.learning_curve.observe_scoring`:
+    each new prediction once it is scored) and by the child's round log (the
+    learner being trained). On a terminal, one line is redrawn in place every
+    ``refresh_s`` (with tqdm when it is installed, else a ``\\r`` line); on
+    anything else one line per scored prediction, then a last line.
+
+    Parameters
+    ----------
+    time_budget : float
+        T, for ``elapsed / T``.
+    prediction_dir : path
+        Ingestion's output folder (``start.txt`` gives the start time).
+    round_log : path, optional
+        The child's round log (JSON with a ``rounds`` list); none: no learner shown.
+    stream : file, optional
+        Default ``sys.stderr``.
+    tty : bool, optional
+        Force the terminal (redrawn line) or the line-per-prediction form;
+        default ``stream.isatty()``.
+    """
+
+    def __init__(self, time_budget: float, prediction_dir: str | os.PathLike, *,
+                 round_log: Optional[str | os.PathLike] = None, stream: Optional[TextIO] = None,
+                 tty: Optional[bool] = None, refresh_s: float = 0.5) -> None:
+        self.time_budget = float(time_budget)
+        self.prediction_dir = Path(prediction_dir)
+        self.round_log = None if round_log is None else Path(round_log)
+        self.stream = stream if stream is not None else sys.stderr
+        if tty is None:
+            try:
+                tty = bool(self.stream.isatty())
+            except (AttributeError, ValueError):
+                tty = False
+        self.tty = tty
+        self.refresh_s = float(refresh_s)
+        self.n_predictions = 0
+        self.best_nauc: Optional[float] = None
+        self.last_nauc: Optional[float] = None
+        self.learner: Optional[str] = None  #: trained in the last logged round
+        self.best_learner: Optional[str] = None  #: the engine's best model after it (what predicts)
+        self._launched = time.time()
+        self._start_time: Optional[float] = None
+        self._log_mtime: Optional[float] = None
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: Optional[threading.Thread] = None
+        self._bar = None
+        self._width = 0
+
+    # ------------------------------------------------------------ sources
+    def start_time(self) -> Optional[float]:
+        """``start_time`` of ``start.txt`` once ingestion wrote it."""
+        if self._start_time is None:
+            from .prediction_files import START_FILE, read_start_file
+
+            path = self.prediction_dir / START_FILE
+            if path.is_file():
+                try:
+                    self._start_time = float(read_start_file(path)["start_time"])
+                except (AutoDLError, KeyError, OSError, ValueError):
+                    return None  # being written: next look
+        return self._start_time
+
+    def elapsed(self) -> Optional[float]:
+        """Seconds since ingestion's start (``None`` before ``start.txt``)."""
+        start = self.start_time()
+        return None if start is None else max(0.0, time.time() - start)
+
+    def read_round_log(self) -> None:
+        """The last round's learner and best model, when the round log changed."""
+        if self.round_log is None:
+            return
+        try:
+            mtime = self.round_log.stat().st_mtime
+        except OSError:
+            return
+        if mtime == self._log_mtime:
+            return
+        try:
+            rounds = json.loads(self.round_log.read_text(encoding="utf-8")).get("rounds") or []
+        except (OSError, ValueError, AttributeError):
+            return  # replaced atomically, so rarely; next look
+        self._log_mtime = mtime
+        if rounds and isinstance(rounds[-1], dict):
+            self.learner = rounds[-1].get("learner") or self.learner
+            self.best_learner = rounds[-1].get("best_learner") or self.best_learner
+
+    # ------------------------------------------------------------ text
+    def status(self) -> str:
+        """The progress line's text (without the bar)."""
+        elapsed = self.elapsed()
+        if elapsed is None:
+            return f"starting ingestion ({time.time() - self._launched:.1f} s)"
+        parts = [f"{min(elapsed, self.time_budget):.1f} s / {self.time_budget:g} s",
+                 f"{self.n_predictions} prediction{'' if self.n_predictions == 1 else 's'}"]
+        if self.best_nauc is not None:
+            parts.append(f"best NAUC {self.best_nauc:.4f}")
+        if self.learner:
+            parts.append(f"training {self.learner}")
+        return ", ".join(parts)
+
+    def _prediction_line(self, point) -> str:
+        line = (f"[{point.timestamp:7.1f} s / {self.time_budget:g} s] prediction {point.k}: "
+                f"NAUC {point.nauc:.4f} (best {self.best_nauc:.4f}")
+        if self.best_learner:
+            line += f", model {self.best_learner}"
+        if self.learner:
+            line += f", training {self.learner}"
+        return line + ")"
+
+    def _write(self, text: str) -> None:
+        try:
+            self.stream.write(text)
+            self.stream.flush()
+        except (OSError, ValueError):
+            pass  # a closed stream: progress is not worth failing the run
+
+    def _draw(self) -> None:
+        """Redraw the terminal line (under the lock)."""
+        self.read_round_log()
+        if self._bar is not None:
+            elapsed = self.elapsed()
+            self._bar.n = round(min(elapsed or 0.0, self.time_budget), 1)
+            text = self.status()
+            self._bar.set_postfix_str(text.split(", ", 1)[1] if ", " in text and elapsed is not None else text,
+                                      refresh=False)
+            self._bar.refresh()
+            return
+        text = "run: " + self.status()
+        self._write("\r" + text.ljust(self._width))
+        self._width = len(text)
+
+    # ------------------------------------------------------------ events
+    def start(self) -> "RunProgress":
+        """Begin (on a terminal: the redraw thread)."""
+        if self.tty:
+            try:
+                from tqdm.auto import tqdm
+            except ImportError:
+                tqdm = None
+            if tqdm is not None:
+                self._bar = tqdm(total=self.time_budget, file=self.stream, desc="run", unit="s", leave=True,
+                                 dynamic_ncols=True, mininterval=0,
+                                 bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.1f}/{total:g} s{postfix}")
+            self._thread = threading.Thread(target=self._loop, name="autodl-run-progress", daemon=True)
+            self._thread.start()
+        return self
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.refresh_s):
+            with self._lock:
+                self._draw()
+
+    def on_scored(self, scorer, points) -> None:
+        """:func:`~.learning_curve.observe_scoring` callback: new predictions were scored."""
+        with self._lock:
+            self.read_round_log()
+            for point in points:
+                self.n_predictions += 1
+                self.last_nauc = float(point.nauc)
+                self.best_nauc = self.last_nauc if self.best_nauc is None else max(self.best_nauc, self.last_nauc)
+                if not self.tty:
+                    self._write(self._prediction_line(point) + "\n")
+            if self.tty:
+                self._draw()
+
+    def close(self) -> None:
+        """Stop redrawing; end the line (terminal) or write the last line."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        with self._lock:
+            self.read_round_log()
+            if self.tty:
+                self._draw()
+                if self._bar is not None:
+                    self._bar.close()
+                    self._bar = None
+                else:
+                    self._write("\n")
+            elif self.start_time() is not None:  # never started: the error line says why, alone
+                best = "none" if self.best_nauc is None else f"{self.best_nauc:.4f}"
+                elapsed = min(self.elapsed() or 0.0, self.time_budget)
+                self._write(f"run: done at {elapsed:.1f} s / {self.time_budget:g} s: {self.n_predictions} "
+                            f"prediction{'' if self.n_predictions == 1 else 's'}, best NAUC {best}\n")
+
+
+def _child_env(method: Optional[str], prior: Optional[str] = None,
+               round_log: Optional[Path] = None) -> dict[str, str]:
     env = dict(os.environ)
+    if round_log is not None and not env.get(ROUND_LOG_ENV):
+        env[ROUND_LOG_ENV] = str(round_log)
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     # The child must import this very package, installed or not.
     package_parent = str(Path(__file__).resolve().parents[2])
@@ -192,6 +400,8 @@ def run_challenge(
     verbose: bool = True,
     prior: Optional[str | os.PathLike] = None,
     check_records: bool = True,
+    progress: bool = False,
+    progress_stream: Optional[TextIO] = None,
 ) -> dict[str, Any]:
     """Run ingestion (child process) and live scoring (this process) on one dataset.
 
@@ -230,6 +440,10 @@ def run_challenge(
     check_records : bool
         Read every record before starting (default); False skips it (the
         child ingestion then does not check either).
+    progress : bool
+        Show the live progress (:class:`RunProgress`) on ``progress_stream``
+        (default stderr); the child then keeps its round log at
+        ``$AUTODL_SOLVER_ROUND_LOG`` or ``<output_dir>/round_log.json``.
 
     Returns also ``error``: ``None``, or ``{"status": 2 or 1, "message": str}``
     when ingestion met a data error (2) or failed otherwise (1); the ``run``
@@ -280,17 +494,34 @@ def run_challenge(
         f"--code_dir={code_dir}", f"--score_dir={score_dir}", f"--time_budget={time_budget}",
         "--no_data_check",  # checked just above (or skipped on purpose)
     ]
+    round_log = None
+    if not os.environ.get(ROUND_LOG_ENV) and (output_dir / ROUND_LOG_FILE).is_file():
+        (output_dir / ROUND_LOG_FILE).unlink()  # a previous run's: its learners are not this run's
+    if progress:
+        round_log = Path(os.environ.get(ROUND_LOG_ENV) or output_dir / ROUND_LOG_FILE)
     with open(log_path, "wb") as log:
-        env = _child_env(method, None if prior is None else os.fspath(prior))
+        env = _child_env(method, None if prior is None else os.fspath(prior), round_log)
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env,
                                    start_new_session=True)
     scored = False
+    watch = None
     try:
+        if progress:
+            from .learning_curve import observe_scoring
+
+            watch = RunProgress(time_budget, prediction_dir, round_log=round_log, stream=progress_stream).start()
         _wait_for_start(process, prediction_dir / "start.txt", log_path)
-        scores = run_scoring(solution_dir, prediction_dir, score_dir, poll_interval=poll_interval,
-                             ingestion_process=process)
+        if watch is None:
+            scores = run_scoring(solution_dir, prediction_dir, score_dir, poll_interval=poll_interval,
+                                 ingestion_process=process)
+        else:
+            with observe_scoring(prediction_dir, watch.on_scored):
+                scores = run_scoring(solution_dir, prediction_dir, score_dir, poll_interval=poll_interval,
+                                     ingestion_process=process)
         scored = True
     finally:
+        if watch is not None:
+            watch.close()
         _stop(process, _EXIT_GRACE_S if scored else 0.0)
     end_file = prediction_dir / "end.txt"
     success = False

@@ -1,8 +1,11 @@
 """``autodl-solver run``: ingestion and live scoring together, as on CodaLab.
 
 ``autodl-solver run DATASET [--output_dir O] [--code_dir C] [--time_budget T]
-[--method M] [--solution_dir S] [--prior FILE]``. DATASET is a folder holding one ``X.data``
-or the ``X.data`` folder itself (``--dataset_dir`` is a synonym). Prints the
+[--method M] [--solution_dir S] [--prior FILE] [--quiet]``. DATASET is a folder holding one
+``X.data`` or the ``X.data`` folder itself (``--dataset_dir`` is a synonym). While it runs, a
+progress line on stderr shows elapsed / budget, the predictions so far, the best NAUC so far
+and the learner being trained (redrawn in place on a terminal, one line per prediction
+otherwise; ``--quiet`` hides it). At the end it prints the
 ALC, the NAUC and time of each prediction. Every input (budget, method,
 output folder, dataset name, solution size, every record of the dataset) is
 checked before anything is created or started. Exit status: 0 when ingestion
@@ -46,6 +49,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--no_data_check", action="store_true",
                         help="do not read every record before starting (for very large datasets already checked "
                              "with `inspect --verify`)")
+    parser.add_argument("--quiet", action="store_true",
+                        help="no live progress line on stderr (the summary at the end is still printed)")
     parser.set_defaults(func=main)
 
 
@@ -66,7 +71,7 @@ def main(args: argparse.Namespace) -> int:
         output_dir = Path("autodl_run") / data_entry.name[: -len(".data")]
     result = run_challenge(dataset, output_dir, code_dir=args.code_dir, time_budget=args.time_budget,
                            method=args.method, solution_dir=args.solution_dir, prior=args.prior,
-                           check_records=not args.no_data_check)
+                           check_records=not args.no_data_check, progress=not args.quiet)
     error = result.get("error")
     if error:
         print(f"error: {error['message']}", file=sys.stderr)
