@@ -439,7 +439,8 @@ def check_markdown(record: dict, other: Optional[dict] = None) -> str:
         theirs = {r.get("dataset"): r for r in other["results"]}
         o_dev = other.get("device", "other")
         lines += ["", f"## Against {o_dev} (`{Path(other['_path']).name}`, commit "
-                      f"{(other.get('machine') or {}).get('git_commit', '?')}, {(other.get('machine') or {}).get('date', '?')}, "
+                      f"{(other.get('machine') or {}).get('git_commit', '?')}, "
+                      f"{(other.get('machine') or {}).get('date', '?')}, "
                       f"T = {_num(other.get('time_budget'), 'g')} s, {other.get('device_name') or '?'})", "",
                   f"| dataset | ALC {dev} | ALC {o_dev} | first prediction {dev} (s) | {o_dev} (s) | "
                   f"train/s {dev} | train/s {o_dev} | speed-up |", "|---|---|---|---|---|---|---|---|"]

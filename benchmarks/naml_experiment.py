@@ -81,7 +81,8 @@ def build_tasks(args) -> dict[str, str]:
         derived.info["cache"] = str(target)
         derived.save(target)
         paths[name] = str(target)
-        say(f"task {name}: classes {derived.info['classes']} of {parent}, rows {[len(v) for v in derived.split.values()]}")
+        say(f"task {name}: classes {derived.info['classes']} of {parent}, "
+            f"rows {[len(v) for v in derived.split.values()]}")
     return paths
 
 
@@ -142,8 +143,9 @@ def write_markdown(result: dict, path: Path) -> None:
     for name, e in result["per_task"].items():
         up, at = e["speedup"], e["at_budget"]
         lines.append(f"| {name} | {result['tasks'][name]['n_classes']} | {up['naml']['rs_trials']} | "
-                     f"{up['naml']['method_trials'] or '-'} | {up['tnaml']['method_trials'] or '-'} | {fmt(up['naml'])} | "
-                     f"{fmt(up['tnaml'])} | " + " / ".join(f"{at[m]['valid_top10']:.3f}" for m in ("random", "naml", "tnaml"))
+                     f"{up['naml']['method_trials'] or '-'} | {up['tnaml']['method_trials'] or '-'} | "
+                     f"{fmt(up['naml'])} | {fmt(up['tnaml'])} | "
+                     + " / ".join(f"{at[m]['valid_top10']:.3f}" for m in ("random", "naml", "tnaml"))
                      + " | " + " / ".join(f"{at[m]['test_top10']:.3f}" for m in ("random", "naml", "tnaml")) + " |")
     lines += ["", "Medians over the held-out tasks (speed-up of unreached tasks counted at their upper bound):", ""]
     for m, label in (("tnaml", "T-NAML"), ("naml", "NAML")):
@@ -162,7 +164,8 @@ def write_markdown(result: dict, path: Path) -> None:
     if pc:
         runs = pc["runs"]
         lines += ["", f"## `--prior` check on {pc['task']} (T = {pc['time_budget']} s)", "",
-                  f"Prior (most likely configuration of the transferred controller): `{json.dumps(pc['prior_config'])}` "
+                  "Prior (most likely configuration of the transferred controller): "
+                  f"`{json.dumps(pc['prior_config'])}` "
                   f"-> preferred learner `{pc['solver_settings']['first']}`, overrides "
                   f"`{json.dumps(pc['solver_settings']['config_overrides'])}`. `with_prior_after_opener` (the "
                   "default placement) runs it right after the portfolio's cheap opener, `with_prior_first` before "
@@ -186,13 +189,15 @@ def write_markdown(result: dict, path: Path) -> None:
                 cells.append(f"{fmt(up['tnaml'])} / {fmt(up['naml'])}")
             so = other["summary"]
             lines.append(f"| {other['settings']['seed']} | " + " | ".join(cells) +
-                         f" | {so['tnaml']['median_speedup_bounded']:.2f}x | {so['naml']['median_speedup_bounded']:.2f}x |")
+                         f" | {so['tnaml']['median_speedup_bounded']:.2f}x"
+                         f" | {so['naml']['median_speedup_bounded']:.2f}x |")
         lines.append("")
         lines.append("Cells: T-NAML / NAML speed-up over random search of the same seed; a cell of about 9x is at "
                      "the ceiling (T-NAML reached the target at trial 10, the first trial where accuracy-top10 "
                      "exists). Mean test accuracy-top10 at B (random / NAML / T-NAML): " + "; ".join(
                          f"seed {o['settings']['seed']}: " + " / ".join(
-                             f"{o['summary']['mean_at_budget'][m]['test_top10']:.4f}" for m in ("random", "naml", "tnaml"))
+                             f"{o['summary']['mean_at_budget'][m]['test_top10']:.4f}"
+                             for m in ("random", "naml", "tnaml"))
                          for o in [result] + [json.loads(q.read_text()) for q in others]) + ".")
     lines += ["", "Curves: `naml_experiment_test_top10.png`, `naml_experiment_valid_top10.png`; every trial: "
               "`naml_experiment_trials.jsonl`."]

@@ -219,9 +219,12 @@ def test_lazy_decoding_and_on_corrupt(tmp_path):
 
 
 @pytest.mark.parametrize("record, problem", [
-    (_record({"0_dense_input": [("float_list", [1, 2, 3])]}, [0]), r"0_dense_input step 0 has 3 values, expected .* = 4"),
-    (_record({"0_dense_input": [("float_list", [0] * 4)] * 2}, [0]), r"2 0_dense_input steps, expected sequence_size = 1"),
-    (_record({"0_dense_input": [("int64_list", [0] * 4)]}, [0]), r"0_dense_input step 0 is a int64_list, expected a float_list"),
+    (_record({"0_dense_input": [("float_list", [1, 2, 3])]}, [0]),
+     r"0_dense_input step 0 has 3 values, expected .* = 4"),
+    (_record({"0_dense_input": [("float_list", [0] * 4)] * 2}, [0]),
+     r"2 0_dense_input steps, expected sequence_size = 1"),
+    (_record({"0_dense_input": [("int64_list", [0] * 4)]}, [0]),
+     r"0_dense_input step 0 is a int64_list, expected a float_list"),
     (_record({"0_dense_input": [("float_list", [0] * 4)]}, [3]), r"label index 3 outside 0..2"),
     (_record({"0_dense_input": [("float_list", [0] * 4)]}, [1, 2], [1.0]), r"2 label_index values but 1 label_score"),
     (b"\xff\xff\xff", r"not a serialized SequenceExample"),

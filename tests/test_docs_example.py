@@ -60,7 +60,8 @@ def example_code(text: str, mark: str = EXAMPLE_MARK) -> list[str]:
 
 
 def test_example_extraction_finds_marked_blocks_only():
-    text = f"intro\n```python\nskipped = 1\n```\n{EXAMPLE_MARK}\n\n```python\na = 1\n```\n{EXAMPLE_MARK}\n```python\nb = a\n```\n"
+    text = (f"intro\n```python\nskipped = 1\n```\n{EXAMPLE_MARK}\n\n```python\na = 1\n```\n"
+            f"{EXAMPLE_MARK}\n```python\nb = a\n```\n")
     assert example_code(text) == ["a = 1\n", "b = a\n"]
     with pytest.raises(AssertionError, match="not followed"):
         example_code(f"{EXAMPLE_MARK}\ntext\n")

@@ -7,9 +7,7 @@ one slow test runs the real packaged encoder.
 from __future__ import annotations
 
 import io
-import shutil
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest

@@ -407,7 +407,8 @@ class Engine:
                 raise AutoDLInputError("state", f"missing key {key!r}; not an Engine.state_dict()")
         for name, learner_state in state["learners"].items():
             if name not in by_name:
-                raise AutoDLInputError("state", f"learner {name!r} is not in this engine's portfolio {self.learner_names}")
+                raise AutoDLInputError("state",
+                                       f"learner {name!r} is not in this engine's portfolio {self.learner_names}")
             by_name[name].learner.load_state_dict(learner_state)
             by_name[name].rounds = max(by_name[name].rounds, 1)
         members, refs = {}, {}
@@ -443,7 +444,8 @@ class Engine:
         return self._version > self._emitted
 
     def _gap_ok(self, now: float) -> bool:
-        return self._last_emit is None or now - self._last_emit >= self.config.prediction_gap_ratio * self._predict_cost_s
+        return (self._last_emit is None
+                or now - self._last_emit >= self.config.prediction_gap_ratio * self._predict_cost_s)
 
     def _emit(self, now: float) -> bool:
         self._emitted, self._last_emit = self._version, now
@@ -555,7 +557,8 @@ class Engine:
         if self._val is None:
             self._val = pool.validation()
         pool.set_window(self._window(slot))
-        choice = self.last_choice if self.last_choice is not None and self.last_choice.option.key == slot.index else None
+        choice = (self.last_choice
+                  if self.last_choice is not None and self.last_choice.option.key == slot.index else None)
         error: Optional[BaseException] = None
         tic = time.perf_counter()
         try:

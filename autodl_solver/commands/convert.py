@@ -52,7 +52,8 @@ def register(subparsers) -> None:
     parser.add_argument("--label-column", default=None, help="tabular: label column name or index (default: last)")
     parser.add_argument("--categorical", choices=("onehot", "ordinal"), default=None,
                         help="tabular: encoding of string columns (default onehot)")
-    parser.add_argument("--language", default=None, help="text/autonlp: EN or ZH (CH accepted; default: detected / meta.json)")
+    parser.add_argument("--language", default=None,
+                        help="text/autonlp: EN or ZH (CH accepted; default: detected / meta.json)")
     parser.add_argument("--sample-rate", type=int, default=None, help="speech: target rate in Hz (default 16000)")
     parser.add_argument("--overwrite", action="store_true", default=None, help="replace OUT/NAME if it exists")
     parser.set_defaults(func=main)

@@ -96,7 +96,8 @@ class ArrayDataset(Dataset):
         self._x = [np.asarray(e, dtype=np.float32) for e in x]
         for i, e in enumerate(self._x):
             if e.ndim != 4:
-                raise AutoDLInputError(f"x[{i}]", f"expected a 4-D (time, row, col, channel) array, got shape {e.shape}")
+                raise AutoDLInputError(f"x[{i}]",
+                                       f"expected a 4-D (time, row, col, channel) array, got shape {e.shape}")
             for axis, (got, want) in enumerate(zip(e.shape, metadata.tensor_shape)):
                 if want != -1 and got != want:
                     raise AutoDLInputError(

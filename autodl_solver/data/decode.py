@@ -111,7 +111,8 @@ def resize_frame(frame: np.ndarray, height: int, width: int) -> np.ndarray:
     if frame.shape[:2] == (height, width):
         return frame
     channels = [
-        np.asarray(Image.fromarray(np.ascontiguousarray(frame[:, :, c], np.float32)).resize((width, height), Image.BILINEAR))
+        np.asarray(Image.fromarray(np.ascontiguousarray(frame[:, :, c], np.float32))
+                   .resize((width, height), Image.BILINEAR))
         for c in range(frame.shape[2])
     ]
     return np.stack(channels, axis=2).astype(np.float32, copy=False)

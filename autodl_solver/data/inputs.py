@@ -37,7 +37,7 @@ import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, Optional
 
 import numpy as np
 
@@ -141,7 +141,8 @@ def encode_labels(y: Any, n: int, where: str = "y") -> LabelEncoding:
     if y.ndim == 1:
         if y.dtype.kind in "fc":
             if not np.isfinite(y).all():
-                raise AutoDLInputError(where, f"contains an infinite value at row {int(np.argwhere(~np.isfinite(y))[0][0])}")
+                raise AutoDLInputError(where,
+                                       f"contains an infinite value at row {int(np.argwhere(~np.isfinite(y))[0][0])}")
             fractional = np.flatnonzero(y != np.round(y))
             if len(fractional):  # a regression target: refuse it rather than make one class per value
                 row = int(fractional[0])
@@ -180,7 +181,8 @@ def _checked_matrix(classes: np.ndarray, matrix: np.ndarray, where: str, multila
 
 
 def labels_for(y: Any, classes: np.ndarray, n: int, multilabel: bool = False, where: str = "y") -> np.ndarray:
-    """``y`` (class labels, a 0/1 matrix or label lists) as a multi-hot ``(n, len(classes))`` matrix over ``classes``."""
+    """``y`` (class labels, a 0/1 matrix or label lists) as a multi-hot ``(n, len(classes))`` matrix over
+    ``classes``."""
     k = len(classes)
     y = densify(y, where)
     lookup = {c.item() if isinstance(c, np.generic) else c: i for i, c in enumerate(np.asarray(classes).tolist())}
@@ -193,7 +195,8 @@ def labels_for(y: Any, classes: np.ndarray, n: int, multilabel: bool = False, wh
             for v in values:
                 v = v.item() if isinstance(v, np.generic) else v
                 if v not in lookup:
-                    raise AutoDLInputError(where, f"label {v!r} at row {row} was not seen in fit (classes_ = {list(lookup)})")
+                    raise AutoDLInputError(where, f"label {v!r} at row {row} was not seen in fit "
+                                                  f"(classes_ = {list(lookup)})")
                 labels[row, lookup[v]] = 1.0
         return labels
     if _is_frame(y) or _is_series(y):
@@ -213,7 +216,8 @@ def labels_for(y: Any, classes: np.ndarray, n: int, multilabel: bool = False, wh
     labels = np.zeros((n, k), np.float32)
     for row, value in enumerate(y.tolist()):
         if value not in lookup:
-            raise AutoDLInputError(where, f"label {value!r} at row {row} was not seen in fit (classes_ = {list(lookup)})")
+            raise AutoDLInputError(where, f"label {value!r} at row {row} was not seen in fit "
+                                          f"(classes_ = {list(lookup)})")
         labels[row, lookup[value]] = 1.0
     return labels
 
@@ -296,7 +300,8 @@ def detect_kind(X: Any) -> str:
             return "tensor"
         if ndim == 1:
             raise AutoDLInputError("X", "Expected 2D array, got 1D array instead. Reshape your data with "
-                                        "X.reshape(-1, 1) for a single feature, or pass a list of strings (text) or of 1-D waveforms "
+                                        "X.reshape(-1, 1) for a single feature, or pass a list of strings (text) "
+                                        "or of 1-D waveforms "
                                         "(speech, with sample_rate=)")
         raise AutoDLInputError("X", f"cannot read a {type(X).__name__} as examples; expected a 2-D (n, F) table, a "
                                     "DataFrame, strings, waveforms, images or an (n, T, H, W, C) array")
@@ -522,7 +527,8 @@ class InputEncoder:
             except (TypeError, ValueError) as exc:
                 raise AutoDLInputError(f"{where}[{i}]", f"not a numeric waveform ({exc})") from None
             if array.ndim != 1:
-                raise AutoDLInputError(f"{where}[{i}]", f"a waveform must be 1-D (mono samples), got shape {array.shape}")
+                raise AutoDLInputError(f"{where}[{i}]",
+                                       f"a waveform must be 1-D (mono samples), got shape {array.shape}")
             if array.size == 0:
                 raise AutoDLInputError(f"{where}[{i}]", "an empty waveform")
             if not np.isfinite(array).all():

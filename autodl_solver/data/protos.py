@@ -241,7 +241,8 @@ def float_feature_list_array(feature_list) -> Optional[np.ndarray]:
     except ValueError:
         return None
     rows = np.frombuffer(raw, np.uint8).reshape(n_steps, step_len)
-    if n_steps > 1 and not np.array_equal(rows[:, :header_len], np.broadcast_to(rows[0, :header_len], (n_steps, header_len))):
+    if n_steps > 1 and not np.array_equal(rows[:, :header_len],
+                                          np.broadcast_to(rows[0, :header_len], (n_steps, header_len))):
         return None
     return rows[:, header_len:].copy().view("<f4").astype(np.float32, copy=False).reshape(n_steps, n_values)
 

@@ -184,7 +184,8 @@ class TextTransformerLearner(Learner):
         self.encoder = encoder.to(self._dev).train()
         self.head = torch.nn.Linear(hidden, self.output_dim).to(self._dev)
         self._opt = torch.optim.AdamW(
-            [{"params": self.encoder.parameters(), "lr": cfg.lr}, {"params": self.head.parameters(), "lr": cfg.head_lr}],
+            [{"params": self.encoder.parameters(), "lr": cfg.lr},
+             {"params": self.head.parameters(), "lr": cfg.head_lr}],
             weight_decay=cfg.weight_decay)
         self._rng = np.random.default_rng(seed)
         self._order: np.ndarray = np.zeros(0, np.int64)  # the current epoch's permutation of the rows

@@ -4,7 +4,8 @@
   blocks of 16/32/64 filters, each pool halving time and space, averaged
   over time onto a 2x2 grid, a linear head; Adam) on up to 8 frames. The
   grid measured better than global pooling on moving digits (hold-out NAUC
-  0.92 vs 0.87 after the first 30 steps): the head sees where things are. The seed's Baseline 2 (3-D convolutions, no normalisation) scored
+  0.92 vs 0.87 after the first 30 steps): the head sees where things are.
+  The seed's Baseline 2 (3-D convolutions, no normalisation) scored
   ALC 0.92 on the moving-digit videos where the frame-wise networks needed
   minutes on this CPU: spatio-temporal filters see motion directly and a
   small one trains in seconds. This is that idea with batch norm, more

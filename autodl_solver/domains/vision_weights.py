@@ -86,7 +86,8 @@ def packaged_checkpoint(arch: str) -> Optional[Path]:
     return path if path.is_file() else None
 
 
-def resolve_weights(arch: str, weights_path: Optional[str] = None, pretrained: bool = True) -> tuple[Optional[dict], str]:
+def resolve_weights(arch: str, weights_path: Optional[str] = None,
+                    pretrained: bool = True) -> tuple[Optional[dict], str]:
     """Pretrained state dict of ``arch`` and where it came from (``None, "scratch: ..."`` when none).
 
     Parameters

@@ -123,7 +123,8 @@ def run_experiment(space: SearchSpace, task_paths: Mapping[str, str], config: Ex
             trial_log.append({"method": method, "target": task, **record})
             done = record["finished"] + 1
             if done == n or done % max(1, n // 4) == 0:
-                say(f"{method} {task}: {done}/{n} trials, best valid {max(r['reward'] for r in trial_log if r['method'] == method and r['target'] == task):.4f}")
+                best = max(r['reward'] for r in trial_log if r['method'] == method and r['target'] == task)
+                say(f"{method} {task}: {done}/{n} trials, best valid {best:.4f}")
         return on_trial
 
     per_task: dict[str, dict[str, Any]] = {}

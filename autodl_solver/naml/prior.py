@@ -145,7 +145,8 @@ def solver_settings(prior: Mapping[str, Any]) -> dict[str, Any]:
         else:
             first = "text_fasttext"
         overrides = {"text_linear": {"C": _c_from(c["wide_reg"])},
-                     "text_fasttext": {"lr": _clip(c["deep_lr"], 0.05, 1.0), "dim": int(_clip(c["layer_size"], 16, 128))},
+                     "text_fasttext": {"lr": _clip(c["deep_lr"], 0.05, 1.0),
+                                       "dim": int(_clip(c["layer_size"], 16, 128))},
                      "text_embed_linear": {"C": _c_from(c["deep_reg"])}}
     else:
         overrides = {"vision_linear": {"C": _c_from(c["wide_reg"])},

@@ -55,7 +55,8 @@ def from_npz(src: str | os.PathLike, out_dir: str | os.PathLike, name: str | Non
         raise AutoDLInputError(src, f"cannot be read as a .npz archive: {exc}") from None
     for key in ("x", "y"):
         if key not in arrays:
-            raise AutoDLInputError(src, f"has no array {key!r} (found {sorted(arrays)}); expected x, y[, x_test, y_test]")
+            raise AutoDLInputError(src,
+                                   f"has no array {key!r} (found {sorted(arrays)}); expected x, y[, x_test, y_test]")
     return from_arrays(arrays["x"], arrays["y"], out_dir, name or default_name(src),
                        x_test=arrays.get("x_test"), y_test=arrays.get("y_test"), **options)
 

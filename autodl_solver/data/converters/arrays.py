@@ -76,7 +76,8 @@ def _tensor_shape(examples: Sequence[np.ndarray], where: str) -> tuple[int, int,
     if -1 in shape[1:]:
         # DENSE records are parsed with a fixed per-step (R, C, Ch) shape
         # (docs/protocol.md §3.2): only the time axis may vary.
-        raise AutoDLInputError(where, f"examples differ in (row, col, channel) shape: {sorted(set(map(tuple, shapes[:, 1:].tolist())))[:3]}")
+        raise AutoDLInputError(where, "examples differ in (row, col, channel) shape: "
+                                      f"{sorted(set(map(tuple, shapes[:, 1:].tolist())))[:3]}")
     return tuple(shape)
 
 

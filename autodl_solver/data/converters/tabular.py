@@ -89,7 +89,8 @@ def _label_position(header: list[str], label_column: Union[str, int], path: Path
     try:
         index = int(label_column)
     except (TypeError, ValueError):
-        raise AutoDLInputError(f"{path} (label_column)", f"no column named {label_column!r}; columns: {header}") from None
+        raise AutoDLInputError(f"{path} (label_column)",
+                               f"no column named {label_column!r}; columns: {header}") from None
     if not -len(header) <= index < len(header):
         raise AutoDLInputError(f"{path} (label_column)", f"index {index} out of range for {len(header)} columns")
     return index % len(header)
@@ -306,7 +307,8 @@ def from_automl(src: str | os.PathLike, out_dir: str | os.PathLike, name: Option
     feat_path, label_path = src / f"{base}_feat.name", src / f"{base}_label.name"
     feat_names = [ln.strip() for ln in feat_path.read_text(encoding="utf-8").splitlines() if ln.strip()] \
         if feat_path.is_file() else None
-    n_features = int(info["feat_num"]) if info.get("feat_num", "").isdigit() else (len(feat_names) if feat_names else None)
+    n_features = (int(info["feat_num"]) if info.get("feat_num", "").isdigit()
+                  else (len(feat_names) if feat_names else None))
     label_names = read_label_names(label_path) if label_path.is_file() else None
 
     def subset(kind: str, required: bool):

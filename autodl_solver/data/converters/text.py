@@ -180,7 +180,8 @@ def from_autonlp(src: str | os.PathLike, out_dir: str | os.PathLike, name: Optio
     else:
         found = sorted(p for p in src.glob("*.data") if p.is_dir()) if src.is_dir() else []
         if len(found) != 1:
-            raise AutoDLInputError(src, "expected an AutoNLP folder X holding exactly one X.data/ folder and X.solution")
+            raise AutoDLInputError(src,
+                                   "expected an AutoNLP folder X holding exactly one X.data/ folder and X.solution")
         data_dir, base = found[0], found[0].stem
         solution = src / f"{base}.solution"
     name = name or sanitize_name(base)
@@ -192,7 +193,8 @@ def from_autonlp(src: str | os.PathLike, out_dir: str | os.PathLike, name: Optio
     except FileNotFoundError:
         raise AutoDLInputError(meta_path, "is missing") from None
     except (ValueError, KeyError, TypeError) as exc:
-        raise AutoDLInputError(meta_path, f"expected JSON with class_num, train_num, test_num, language: {exc}") from None
+        raise AutoDLInputError(meta_path,
+                               f"expected JSON with class_num, train_num, test_num, language: {exc}") from None
     train_docs, test_docs = _read_lines(data_dir / "train.data"), _read_lines(data_dir / "test.data")
     detected = detect_language(train_docs[:2000])
     lang = (normalise_language(language, "language")
