@@ -9,7 +9,10 @@ the commits of both rows.
 Usage::
 
     python -m benchmarks.compare_results --pairs tabular_T120:tabular_T120_v2 vision_T300:vision_T300_v2 \\
-        --method solver --out benchmarks/results/scheduler_before_after.md
+        suite_quick@b0ed317:suite_quick --method solver --out benchmarks/results/scheduler_before_after.md
+
+``TAG@COMMIT`` reads the result file as it was committed at ``COMMIT`` (a table re-run under the
+same tag replaced it).
 """
 from __future__ import annotations
 
@@ -30,12 +33,24 @@ FIRST_PREDICTION_GOAL_S = {"tabular": 1.0, "image": 2.0, "text": 3.0, "speech": 
 ALC_OVER_FINAL_GOAL = 0.90
 
 
-def rows_of(tag: str, method: str) -> dict[str, dict]:
-    """``dataset -> row`` of ``method`` in ``results/<tag>.json`` (empty when the file is absent)."""
+def read_record(tag: str) -> Optional[dict]:
+    """``results/<tag>.json``, or with ``<tag>@<commit>`` the file as committed at ``commit`` (git show)."""
+    if "@" in tag:
+        import subprocess
+
+        name, rev = tag.split("@", 1)
+        done = subprocess.run(["git", "show", f"{rev}:benchmarks/results/{name}.json"], cwd=RESULTS.parents[1],
+                              capture_output=True, text=True, check=False)
+        return json.loads(done.stdout) if done.returncode == 0 else None
     path = RESULTS / f"{tag}.json"
-    if not path.is_file():
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def rows_of(tag: str, method: str) -> dict[str, dict]:
+    """``dataset -> row`` of ``method`` in ``results/<tag>.json`` (``tag@commit``: as committed then)."""
+    record = read_record(tag)
+    if record is None:
         return {}
-    record = json.loads(path.read_text())
     rows = {r["dataset"]: dict(r) for r in record.get("results", []) if r.get("method") == method}
     for row in rows.values():  # rows of older files carry no machine of their own: the file's
         row.setdefault("machine", record.get("machine"))
@@ -109,7 +124,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if ":" not in pair:
             print(f"error: --pairs: expected OLD_TAG:NEW_TAG, got {pair!r}", file=sys.stderr)
             return 2
-        pairs.append(tuple(pair.split(":", 1)))
+        pairs.append(tuple(pair.rsplit(":", 1)))
     md, table = compare(pairs, args.method, args.tolerance)
     atomic_write_text(args.out, md)
     atomic_write_text(args.out.with_suffix(".json"), json.dumps({"method": args.method, "rows": table}, indent=2))
