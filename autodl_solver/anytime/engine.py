@@ -477,6 +477,10 @@ class Engine:
             if slot.learner.done:
                 return None
             cost = self._expected_cost(slot)
+            if slot.rounds == 0 and not getattr(slot.learner, "budget_aware", False):
+                # a learner that cannot stop by itself is admitted on the larger of the prior's and its own
+                # estimate: the prior was fitted on other data, and an overrun here would pass the deadline
+                cost = max(cost, float(slot.learner.next_cost_s()))
         except Exception as exc:
             self._fail(slot, exc)
             return None
