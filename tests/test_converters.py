@@ -505,7 +505,8 @@ def test_a_single_01_label_column_is_two_classes_as_in_the_library(tmp_path):
 
 
 def test_convert_speech_sample_rate_reaches_every_reader(tmp_path):
-    """``convert speech --sample-rate 8000`` then any reader (load_dataset, read_metadata, so ingestion's Model) sees 8 kHz."""
+    """``convert speech --sample-rate 8000``, then every reader (load_dataset, read_metadata, so ingestion's Model)
+    sees 8 kHz."""
     import soundfile
 
     from autodl_solver.cli import main

@@ -87,7 +87,8 @@ def test_run_reports_a_failed_ingestion_and_still_scores(tiny, tmp_path, capsys)
     assert err[0].startswith("[") and "prediction 0: NAUC" in err[0]  # the progress line (issue 15) ...
     assert err[-2].startswith("run: done at ")  # ... ends before the error line, the last
     errors = [line for line in err if line.startswith("error")]
-    assert errors == err[-1:] and err[-1].startswith("error: ingestion failed: ") and "fixture crash in train" in err[-1]
+    assert errors == err[-1:] and err[-1].startswith("error: ingestion failed: ")
+    assert "fixture crash in train" in err[-1]
     assert any(line.startswith("warning: ingestion failed") for line in lines)
     assert len(_scores(out / "scores")["nauc_scores"]) == 1
     assert "fixture crash in train" in (out / "ingestion.log").read_text()

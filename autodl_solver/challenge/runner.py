@@ -573,7 +573,8 @@ def ingestion_error(returncode: Optional[int], log_path: Path, *, success: bool,
     for line in lines if killed else ():
         match = _DATA_ERROR_LINE.match(line.strip())
         if match:
-            prefix = "" if match.group(1) == "AutoDLInputError" else "tf.data records: TensorFlow could not read the dataset: "
+            prefix = ("" if match.group(1) == "AutoDLInputError"
+                      else "tf.data records: TensorFlow could not read the dataset: ")
             return {"status": 2, "message": prefix + match.group(2)}
     if returncode not in (0, None) and not killed:
         return {"status": 1, "message": f"ingestion exited with status {returncode}; see {log_path}"}
