@@ -6,6 +6,7 @@ import time
 
 import numpy as np
 import pytest
+import torch  # the test learners' state_dict needs it; the solver's learners import it off the clock too
 from sklearn.metrics import roc_auc_score
 
 from autodl_solver.anytime.callbacks import Callback, LearningCurveRecorder
@@ -379,8 +380,6 @@ def test_engine_rejects_mismatched_test_set_and_empty_portfolio():
 
 # ----------------------------------------------------------- persistence
 def test_state_dict_round_trip_is_weights_only_safe():
-    import torch
-
     train, test, _ = make_dataset("tabular", n_train=400, n_test=50, output_dim=3, seed=4)
 
     def build():
@@ -536,3 +535,25 @@ def test_a_failing_learner_is_a_warning_without_any_callback():
     summary = {s["name"]: s for s in engine.learner_summary()}
     assert summary["bad"]["failed"] and summary["bad"]["error"].startswith("RuntimeError: boom")
     assert all("failed_learners" in p for p in engine.learning_curve)  # later curve points name failed learners
+
+
+class DriftingCentroid(CountingCentroid):
+    """Good after its first fit; every later fit moves its (saved) centroids away: worse and worse."""
+
+    def fit(self, data, budget_s):
+        super().fit(data, budget_s)
+        if self.fits > 1:
+            rng = np.random.default_rng(self.fits)
+            for key in ("pos", "neg"):
+                self._state[key] = self._state[key] + rng.normal(0, 3.0 * self.fits, self._state[key].shape)
+
+
+def test_library_fit_hands_back_the_best_state_of_a_member_that_got_worse():
+    train, test, _ = tabular()
+    learner = DriftingCentroid(train.metadata, max_fits=5)
+    engine = Engine(train.metadata, [learner], config=EngineConfig(scheduler_prior="off", patience=None))
+    engine.fit(train, 5.0, test)
+    assert learner.fits == 5 and engine.history[-1].val_score < engine.best_score  # it did get worse
+    xs, y = engine._val
+    assert validation_nauc(y, engine.predict(xs)) == pytest.approx(engine.best_score)  # predicts as when best
+    assert engine.learner_summary()[0]["val_score"] == pytest.approx(engine.best_score)

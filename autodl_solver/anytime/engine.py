@@ -120,6 +120,9 @@ class _Slot:
     prior: Optional[LearnerPrior] = None
     fit_costs: list = None  # measured seconds of each round
     skipped: Optional[str] = None  # why the scheduler never runs it
+    # (best-model version, state_dict, score, validation prediction) taken before a best-model member
+    # trains again, so that Engine.fit can hand back the members as they were when they were best
+    snapshot: Optional[tuple] = None
 
     def __post_init__(self) -> None:
         self.fit_costs = [] if self.fit_costs is None else self.fit_costs
@@ -205,6 +208,7 @@ class Engine:
                 slot.prior = self.prior.get(self.domain, getattr(slot.learner, "name", "") or slot.name, self.device)
         self.scheduler: Optional[Scheduler] = None
         self.last_choice: Optional[Choice] = None
+        self._keep_best_states = False  # Engine.fit only (see restore_best)
 
     # ---------------------------------------------------------------- setup
     @property
@@ -299,15 +303,51 @@ class Engine:
         try:
             if test is not None:
                 self.prepare_test(test)
+            self._keep_best_states = True
             while not self.done:
                 if not self.train():
                     break
                 if test is not None:
                     prediction = self.predict_test(test)
                     self._notify("on_prediction", prediction, self.clock.elapsed())
+            self.restore_best()
         finally:
+            self._keep_best_states = False
             self._notify("on_end")
         return self
+
+    def restore_best(self) -> list[str]:
+        """Give the best model's members back the state they had when it was chosen; the names restored.
+
+        A member trained on after the best model was chosen may have got
+        worse on the hold-out (a learner whose own early stopping restarts on
+        more rows). The challenge path is unaffected (its predictions were
+        written when they were best), but a library user predicts after
+        ``fit``: :meth:`fit` snapshots a member's ``state_dict`` before it
+        trains again and calls this at the end. Learners without
+        ``state_dict`` keep their latest state.
+        """
+        restored: list[str] = []
+        if self._best is None:
+            return restored
+        for key in self._best.members:
+            slot = self._slots[key]
+            snap = slot.snapshot
+            if snap is None or snap[0] != self._version or slot.failed:
+                continue
+            if slot.score is not None and slot.score >= snap[2]:
+                continue
+            try:
+                slot.learner.load_state_dict(snap[1])
+            except Exception as exc:  # noqa: BLE001 - keep the latest state, say why
+                logger.warning("learner %s: its best-model state could not be restored (%s)", slot.name, exc)
+                continue
+            slot.score, slot.val_pred = snap[2], snap[3]
+            restored.append(slot.name)
+        if restored:
+            logger.info("restored the best model's state of %s (they got worse after it was chosen)",
+                        ", ".join(restored))
+        return restored
 
     # ----------------------------------------------------------- prediction
     def predict(self, xs: Sequence[np.ndarray]) -> np.ndarray:
@@ -563,6 +603,12 @@ class Engine:
         pool.set_window(self._window(slot))
         choice = (self.last_choice
                   if self.last_choice is not None and self.last_choice.option.key == slot.index else None)
+        if self._keep_best_states:
+            self._snapshot(slot)
+            # the snapshot's time comes out of the round's budget, never out of the deadline
+            budget_s = min(budget_s, self._deadline - time.time() - self._reserve(slot))
+            if budget_s <= 0:
+                return
         error: Optional[BaseException] = None
         tic = time.perf_counter()
         try:
@@ -604,6 +650,23 @@ class Engine:
         self._notify("on_round_end", info)
         if improved:
             self._notify("on_improvement", info)
+
+    def _snapshot(self, slot: _Slot) -> None:
+        """Keep a best-model member's state before it trains again (once per best-model version)."""
+        if self._best is None or slot.index not in self._best.members or slot.score is None:
+            return
+        if slot.snapshot is not None and slot.snapshot[0] == self._version:
+            return
+        import copy
+
+        try:
+            state = copy.deepcopy(slot.learner.state_dict())
+        except NotImplementedError:
+            return
+        except Exception as exc:  # noqa: BLE001 - a snapshot is a convenience, never a failure
+            logger.debug("learner %s: no snapshot (%s)", slot.name, exc)
+            return
+        slot.snapshot = (self._version, state, slot.score, slot.val_pred)
 
     def _validate(self, slot: _Slot) -> None:
         xs, y = self._val
