@@ -122,9 +122,25 @@ def test_a_shortened_round_is_worth_its_fraction_of_the_full_one():
 
 def test_scale_is_estimated_from_the_learners_that_ran():
     p = prior_entry("a", scores=(0.5, 1.0))
-    assert Scheduler.scale([(0.4, 1, p)], default=0.9) == pytest.approx(0.8)
+    assert Scheduler.scale([(0.45, 1, p)], default=0.8) == pytest.approx(0.9)
     assert Scheduler.scale([], default=0.9) == 0.9
     assert Scheduler.scale([(0.7, 1, None)], default=0.5) == 0.7
+    # optimistic: a learner far below its usual fraction does not make the others look worthless
+    assert Scheduler.scale([(0.07, 1, prior_entry("b", scores=(1.0,)))], default=0.99) == pytest.approx(0.99)
+
+
+def test_an_untried_learner_is_probed_when_the_first_one_does_badly():
+    """miniciao: pixels + LR scores 0.07 though its prior says it reaches the best; the frozen-feature learner
+    (prior: 0.99 of the best, a costlier first round) must come before more rounds of a slowly improving CNN."""
+    s = Scheduler(300.0)
+    cnn = RoundOption(key=2, name="cnn", rounds=2, cost_s=9.0, budget_s=250, score=0.64, gain_ema=0.15,
+                      cost_growth=2.2, prior=prior_entry("cnn", scores=(0.43, 0.99, 1.0), cum=(1.0, 3.0, 7.0)),
+                      member_weight=1.0)
+    embed = RoundOption(key=1, name="embed", rounds=0, cost_s=16.0, budget_s=250,
+                        prior=prior_entry("embed", scores=(0.99, 0.99, 1.0)))
+    linear = prior_entry("linear", scores=(1.0,))
+    scale = Scheduler.scale([(0.07, 1, linear), (0.64, 2, cnn.prior)], default=0.99)
+    assert s.choose([cnn, embed], now_s=14.0, best=0.64, scale=scale, horizon_s=290).option.name == "embed"
 
 
 # ------------------------------------------------------------ prior files
