@@ -330,3 +330,22 @@ def test_fit_scheduler_prior_from_a_results_file(tmp_path):
     record = json.loads(out.read_text())
     assert record["runs"] == ["members_T60/d1/learner:a"] and record["commit"] == "abc"
     assert [e["learner"] for e in record["entries"]] == ["a"]  # baselines are not the solver's learners
+
+
+def test_a_conservative_admission_cost_does_not_change_the_order(tmp_path):
+    """The untried learner that cannot stop by itself is admitted on max(prior, own estimate) but valued at its
+    prior: a cheap linear model whose own guess is 0.2 s still goes first when its prior says 1 ms."""
+    train, test, _ = tabular()
+
+    class Rigid(Timed):
+        budget_aware = False
+
+        def next_cost_s(self):
+            return 0.2 if self.fits == 0 else 0.001
+
+    linear, other = Rigid(train.metadata, "linear", 0.0, max_fits=2), Timed(train.metadata, "other", 0.0, max_fits=2)
+    path = write_prior(tmp_path / "p.json", [prior_entry("linear", log_cost=math.log(1e-3), scores=(1.0,)),
+                                             prior_entry("other", log_cost=math.log(1e-2), scores=(0.97,))])
+    engine = Engine(train.metadata, [other, linear], config=EngineConfig(scheduler_prior=str(path)))
+    engine.fit(train, 5.0, test)
+    assert engine.history[0].learner == "linear"

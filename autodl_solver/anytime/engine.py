@@ -516,16 +516,17 @@ class Engine:
         try:
             if slot.learner.done:
                 return None
-            cost = self._expected_cost(slot)
+            cost = self._expected_cost(slot)  # what the scheduler values the round at
+            admit_cost = cost
             if slot.rounds == 0 and not getattr(slot.learner, "budget_aware", False):
                 # a learner that cannot stop by itself is admitted on the larger of the prior's and its own
                 # estimate: the prior was fitted on other data, and an overrun here would pass the deadline
-                cost = max(cost, float(slot.learner.next_cost_s()))
+                admit_cost = max(cost, float(slot.learner.next_cost_s()))
         except Exception as exc:
             self._fail(slot, exc)
             return None
-        if not math.isfinite(cost) or cost < 0:
-            self._fail(slot, ValueError(f"next_cost_s() returned {cost!r}, expected a finite number >= 0"))
+        if not (math.isfinite(cost) and math.isfinite(admit_cost)) or cost < 0:
+            self._fail(slot, ValueError(f"next_cost_s() returned {admit_cost!r}, expected a finite number >= 0"))
             return None
         cfg = self.config
         infl = cfg.cost_inflation
@@ -533,6 +534,7 @@ class Engine:
         expected_rows = min(self._window(slot), max(cfg.first_rows, int(slot.rows * cfg.row_growth)))
         read = infl * self.pool.seconds_per_row * max(0, expected_rows - self.pool.train_rows_read)
         full = cost * infl * slot.overrun + read
+        full_admit = admit_cost * infl * slot.overrun + read
         growth = None
         if len(slot.fit_costs) >= 2 and slot.fit_costs[-2] > 0.05:
             growth = slot.fit_costs[-1] / slot.fit_costs[-2]
@@ -541,9 +543,10 @@ class Engine:
         option = RoundOption(key=slot.index, name=slot.name, rounds=slot.rounds, cost_s=full, budget_s=budget,
                              score=slot.score, gain_ema=slot.gain_ema, cost_growth=growth, prior=slot.prior,
                              member_weight=best / max(total, 1e-12), full_cost_s=full)
-        if full <= budget:
+        if full_admit <= budget:
             # the fit may use the time left, but no more than a multiple of what it should cost
-            option.budget_s = min(budget, max(cfg.round_budget_factor * cost * infl * slot.overrun, full + 2.0))
+            option.budget_s = min(budget, max(cfg.round_budget_factor * admit_cost * infl * slot.overrun,
+                                              full_admit + 2.0))
             return option
         shortened = budget - read
         # before any prediction exists, a shortened first round is better than none (the prior may be wrong)
