@@ -608,7 +608,7 @@ def _check_not_complex(X: Any) -> None:
 def _test_data(X_test: Any, metadata: Metadata, classes: np.ndarray, encoder: Optional[InputEncoder]):
     """``(test Dataset, labels or None)`` from ``X_test`` or ``(X_test, y_test)``."""
     y_test = None
-    if isinstance(X_test, tuple) and len(X_test) == 2 and np.ndim(X_test[0]) != 4:  # (X_test, y_test)
+    if isinstance(X_test, tuple) and len(X_test) == 2 and _ndim(X_test[0]) != 4:  # (X_test, y_test)
         X_test, y_test = X_test
     multilabel = bool(metadata.multilabel)
     if isinstance(X_test, Dataset):
@@ -619,6 +619,14 @@ def _test_data(X_test: Any, metadata: Metadata, classes: np.ndarray, encoder: Op
     xs = _examples_for(X_test, metadata, encoder, where="X_test")
     labels = None if y_test is None else labels_for(y_test, classes, len(xs), multilabel, "y_test")
     return ArrayDataset(xs, None, metadata.replace(sample_count=len(xs))), labels
+
+
+def _ndim(x: Any) -> Optional[int]:
+    """``np.ndim(x)``, or None for a ragged list (waveforms of different lengths: a list of examples)."""
+    try:
+        return int(np.ndim(x))
+    except ValueError:
+        return None
 
 
 def _examples_for(X: Any, metadata: Metadata, encoder: Optional[InputEncoder], where: str = "X") -> list[np.ndarray]:

@@ -112,6 +112,15 @@ def test_quick_start_waveforms():
     assert clf.score(waves[45:], y[45:]) > 0.7
 
 
+def test_a_list_of_waveforms_of_different_lengths_is_a_labelled_test_set():
+    """``fit(X_test=(waves, y))`` with ragged waveforms: the (X_test, y_test) pair is recognised."""
+    rng = np.random.default_rng(1)
+    waves = [rng.normal(size=int(rng.integers(2000, 5000))).astype(np.float32) for _ in range(40)]
+    y = np.arange(40) % 2
+    clf = AutoDLClassifier(time_budget=BUDGET, sample_rate=8000).fit(waves[:30], y[:30], X_test=(waves[30:], y[30:]))
+    assert clf.learning_curve_ and clf.predict_proba(waves[30:]).shape == (10, 2)
+
+
 def test_waveforms_without_a_rate_warn_and_assume_16k():
     with pytest.warns(UserWarning, match="16000 Hz assumed"):
         _, fields = InputEncoder().fit_transform([np.zeros(100), np.ones(50)])
