@@ -268,3 +268,19 @@ def test_official_pipeline_on_mini1(sample_dataset):
     predictions, _ = run_loop(model, train_ds, test_ds, time_budget=5.0)
     assert predictions
     assert all(p.shape == (10, 10) and np.all(np.isfinite(p)) for p in predictions)
+
+
+def test_model_log_reaches_stderr_beside_an_error_recorder(monkeypatch):
+    """Ingestion attaches a (non-writing) recorder of errors to the package logger; the model's INFO log must
+    still be set up, or ingestion.log shows nothing of the model's rounds."""
+    import logging
+
+    from autodl_solver.challenge.model import setup_logging
+
+    package = logging.getLogger("autodl_solver")
+    recorder = logging.Handler(logging.WARNING)
+    monkeypatch.setattr(package, "handlers", [recorder])
+    monkeypatch.setattr(logging.getLogger(), "handlers", [])
+    monkeypatch.setattr(package, "level", package.level)
+    setup_logging()
+    assert any(isinstance(h, logging.StreamHandler) for h in package.handlers)

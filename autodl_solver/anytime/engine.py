@@ -469,8 +469,9 @@ class Engine:
 
     # -------------------------------------------------------------- reports
     def learner_summary(self) -> list[dict[str, Any]]:
-        """One dict per learner: name, rounds, fit seconds, latest and best score, failed/retired/skipped, error."""
+        """One dict per learner: name, rounds, fit seconds, done, scores, failed, retired, skipped, error."""
         return [{"name": s.name, "rounds": s.rounds, "time_s": round(float(sum(s.fit_costs)), 4),
+                 "done": _is_done(s.learner),
                  "val_score": s.score, "best_score": None if s.best_own == -math.inf else s.best_own,
                  "failed": s.failed, "retired": s.retired, "error": s.error, "skipped": s.skipped,
                  "prior": s.prior is not None} for s in self._slots]
@@ -780,6 +781,14 @@ def _unique_names(learners: Sequence[Learner]) -> list[str]:
         seen[base] = seen.get(base, 0) + 1
         names.append(base if seen[base] == 1 else f"{base}#{seen[base]}")
     return names
+
+
+def _is_done(learner: Learner) -> Optional[bool]:
+    """``learner.done``, or None when asking raises (a broken learner is reported elsewhere)."""
+    try:
+        return bool(learner.done)
+    except Exception:  # noqa: BLE001
+        return None
 
 
 def _domain_of(metadata: Metadata) -> str:

@@ -131,7 +131,9 @@ def setup_logging() -> None:
     invisible in a challenge run's log.
     """
     package = logging.getLogger("autodl_solver")
-    if package.handlers or logging.getLogger().handlers:
+    # only a handler that writes somewhere counts: ingestion attaches a recorder of errors to this logger
+    # while the model runs, and the model's log must still reach ingestion.log
+    if any(isinstance(h, logging.StreamHandler) for h in package.handlers) or logging.getLogger().handlers:
         return
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
