@@ -621,10 +621,10 @@ class Engine:
             error = exc
         fit_s = time.perf_counter() - tic
         slot.fit_costs.append(fit_s)
-            # INFO, not WARNING: a first round in a fresh process also pays one-off start-up (torch optimisers)
         if slot.rounds == 0 and slot.prior is not None and fit_s > 10 * max(cost_s, 0.05):
+            # INFO, not WARNING: a first round in a fresh process also pays one-off start-up (torch optimisers)
             logger.info("learner %s: first round took %.2f s, %.0fx its prior (%.2f s); re-estimated from the "
-                           "measured cost", slot.name, fit_s, fit_s / max(cost_s, 0.05), cost_s)
+                        "measured cost", slot.name, fit_s, fit_s / max(cost_s, 0.05), cost_s)
         slot.rounds += 1
         slot.rows = max(slot.rows, pool.requested)  # a learner reusing rows it holds asks for none
         if fit_s > budget_s:
