@@ -31,7 +31,7 @@ def budget_rows(tags: Sequence[str], root: Path = WORK / "runs") -> list[dict]:
         for log_path in sorted((Path(root) / tag).glob("*/solver/rounds.json")):
             log = json.loads(log_path.read_text())
             row = json.loads((log_path.parent / "row.json").read_text())
-            T = float(row.get("time_budget") or log.get("time_budget") or 0.0) or float(log["time_budget"])
+            T = float(log.get("time_budget") or 0.0)
             rounds = log.get("rounds", [])
             last = max((r["elapsed_s"] for r in rounds), default=0.0)
             # a learner that ran and is not done, retired, skipped or failed could still improve; logs written
@@ -69,7 +69,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     for r in rows:
         missed = r["unused"] is not None and r["unused"] > GOAL_UNUSED and r["learners_not_finished"]
         lines.append(f"| {r['tag']} | {r['dataset']} | {r['time_budget']:g} | {r['last_round_end_s']:.1f} | "
-                     f"{r['unused']:.1%} | {r['shortened_rounds']} | {', '.join(r['learners_not_finished']) or '-'}"
+                     f"{'-' if r['unused'] is None else format(r['unused'], '.1%')} | {r['shortened_rounds']} | {', '.join(r['learners_not_finished']) or '-'}"
                      f" | {'**missed**' if missed else 'met'} | {r['commit']} |")
     atomic_write_text(RESULTS / f"{args.out}.md", "\n".join(lines) + "\n")
     atomic_write_text(RESULTS / f"{args.out}.json", json.dumps({"command": command, "rows": rows}, indent=2))

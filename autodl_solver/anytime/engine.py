@@ -74,7 +74,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Optional, Sequence
 
 import numpy as np
@@ -118,14 +118,11 @@ class _Slot:
     predict_s_per_row: float = 0.0
     val_pred: Optional[np.ndarray] = None
     prior: Optional[LearnerPrior] = None
-    fit_costs: list = None  # measured seconds of each round
+    fit_costs: list[float] = field(default_factory=list)  # measured seconds of each round
     skipped: Optional[str] = None  # why the scheduler never runs it
     # (best-model version, state_dict, score, validation prediction) taken before a best-model member
     # trains again, so that Engine.fit can hand back the members as they were when they were best
     snapshot: Optional[tuple] = None
-
-    def __post_init__(self) -> None:
-        self.fit_costs = [] if self.fit_costs is None else self.fit_costs
 
     @property
     def usable(self) -> bool:
