@@ -68,9 +68,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
              "goal | commit |", "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         missed = r["unused"] is not None and r["unused"] > GOAL_UNUSED and r["learners_not_finished"]
+        unused = "-" if r["unused"] is None else format(r["unused"], ".1%")
+        still_open = ", ".join(r["learners_not_finished"]) or "-"
         lines.append(f"| {r['tag']} | {r['dataset']} | {r['time_budget']:g} | {r['last_round_end_s']:.1f} | "
-                     f"{'-' if r['unused'] is None else format(r['unused'], '.1%')} | {r['shortened_rounds']} | {', '.join(r['learners_not_finished']) or '-'}"
-                     f" | {'**missed**' if missed else 'met'} | {r['commit']} |")
+                     f"{unused} | {r['shortened_rounds']} | {still_open} | {'**missed**' if missed else 'met'} | "
+                     f"{r['commit']} |")
     atomic_write_text(RESULTS / f"{args.out}.md", "\n".join(lines) + "\n")
     atomic_write_text(RESULTS / f"{args.out}.json", json.dumps({"command": command, "rows": rows}, indent=2))
     print("\n".join(lines))
