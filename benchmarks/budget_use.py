@@ -17,9 +17,8 @@ import sys
 from pathlib import Path
 from typing import Optional, Sequence
 
+from autodl_solver.bench.protocol_runner import RESULTS, WORK
 from autodl_solver.utils.atomic import atomic_write_text
-
-from .protocol_runner import RESULTS, WORK
 
 GOAL_UNUSED = 0.05
 

@@ -22,10 +22,9 @@ import sys
 from pathlib import Path
 from typing import Optional, Sequence
 
+from autodl_solver.bench.datasets import DATASETS
+from autodl_solver.bench.protocol_runner import RESULTS
 from autodl_solver.utils.atomic import atomic_write_text
-
-from .datasets import DATASETS
-from .protocol_runner import RESULTS
 
 #: Issue 13's time-to-first-prediction goals per domain (seconds).
 FIRST_PREDICTION_GOAL_S = {"tabular": 1.0, "image": 2.0, "text": 3.0, "speech": 3.0, "video": 5.0}

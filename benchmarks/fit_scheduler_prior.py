@@ -36,9 +36,8 @@ from typing import Iterable, Optional, Sequence
 import numpy as np
 
 from autodl_solver.anytime.prior import LearnerPrior, SchedulingPrior, example_units, portfolio_space
+from autodl_solver.bench.protocol_runner import WORK
 from autodl_solver.utils.atomic import atomic_write_text
-
-from .protocol_runner import WORK
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = REPO / "configs" / "scheduler_prior.json"

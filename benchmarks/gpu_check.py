@@ -24,7 +24,7 @@ setting), measured with :func:`benchmarks.vision_throughput.throughput`; and
 the device name, torch / CUDA / cuDNN versions and whether AMP was on.
 
 Datasets: those of the quick suite (``configs/suites/quick.yaml``: one small
-dataset per domain, from :data:`benchmarks.datasets.DATASETS`; one whose
+dataset per domain, from :data:`autodl_solver.bench.datasets.DATASETS`; one whose
 offline source is absent is skipped with a note). ``--smoke`` uses instead the
 tiny generated datasets of :mod:`autodl_solver.testing.datasets` (one per
 domain) with a budget of a few seconds: a CI check of this very pipeline.
@@ -53,11 +53,10 @@ import time
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
+from autodl_solver.bench.machine import machine_info
+from autodl_solver.bench.protocol_runner import ALLOW_DIRTY_HELP, RESULTS, WORK, require_clean_tree, run_one
+from autodl_solver.bench.report import _machine_line, learner_failures
 from autodl_solver.utils.atomic import atomic_write_text
-
-from .machine import machine_info
-from .protocol_runner import ALLOW_DIRTY_HELP, RESULTS, WORK, require_clean_tree, run_one
-from .report import _machine_line, learner_failures
 
 DEVICES = ("auto", "cuda", "cpu")
 #: The solver's learner whose training throughput is measured, per torch vision domain.
@@ -189,14 +188,14 @@ def vision_throughput(dataset_dir: Path, domain: str, device: str, *, batch: Opt
 # ------------------------------------------------------------------- datasets
 def quick_datasets() -> list[str]:
     """The quick suite's datasets (one small one per domain)."""
-    from .suite import load_suite
+    from autodl_solver.bench.suite import load_suite
 
     return list(load_suite("quick").datasets)
 
 
 def build_benchmark_datasets(names: Sequence[str], root: Path) -> tuple[dict[str, tuple[str, Path]], list[str]]:
     """``{name: (domain, folder)}`` of the registry datasets that could be built, and notes on the others."""
-    from .datasets import get_dataset
+    from autodl_solver.bench.datasets import get_dataset
 
     built, skipped = {}, []
     for name in names:

@@ -16,9 +16,9 @@ import sys
 import time
 from pathlib import Path
 
-from . import vision_datasets
-from .machine import machine_info
-from .protocol_runner import RESULTS, WORK
+from autodl_solver.bench import vision_datasets
+from autodl_solver.bench.machine import machine_info
+from autodl_solver.bench.protocol_runner import RESULTS, WORK
 
 
 def run_one(dataset_dir: Path, backbone: str, budget: float) -> dict:

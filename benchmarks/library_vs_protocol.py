@@ -14,8 +14,8 @@ For each domain the same examples and the same seeded 70/30 split go both ways:
 Domains: (a) ``tabular``: a mixed-type DataFrame, statsmodels' ``fair`` table (6366 rows, shipped offline)
 with the occupation codes as string categories (``occupation``, ``occupation_husb``), integer and float
 columns, and the label ``had_affair`` (yes/no); (b) ``text``: raw strings, fortune cookies by language
-(``benchmarks/text_datasets.py``); (c) ``speech``: waveforms, spoken digit words synthesised with espeak-ng
-(``benchmarks/speech_datasets.py``), 16 kHz.
+(``autodl_solver/bench/text_datasets.py``); (c) ``speech``: waveforms, spoken digit words synthesised with espeak-ng
+(``autodl_solver/bench/speech_datasets.py``), 16 kHz.
 
 Then (d) the library's fit wall time against ``time_budget`` for ``--fit-budgets`` (default 2 5 10 30 s;
 goal: wall <= budget + 1 s), without a test set, per domain; and (e) per domain, the model saved by
@@ -47,10 +47,9 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
+from autodl_solver.bench.machine import machine_info
+from autodl_solver.bench.protocol_runner import ALLOW_DIRTY_HELP, RESULTS, WORK, require_clean_tree
 from autodl_solver.utils.atomic import atomic_write_text
-
-from .machine import machine_info
-from .protocol_runner import ALLOW_DIRTY_HELP, RESULTS, WORK, require_clean_tree
 
 DOMAINS = ("tabular", "text", "speech")
 FIT_BUDGETS = (2.0, 5.0, 10.0, 30.0)
@@ -136,7 +135,7 @@ def tabular_task(root: Path, seed: int, max_rows: Optional[int]) -> Task:
 
 def text_task(root: Path, seed: int, cap: int) -> Task:
     """(b) fortune cookies (raw strings) by language, at most ``cap`` per class."""
-    from . import text_datasets as td
+    from autodl_solver.bench import text_datasets as td
 
     corpus = td.language_corpus()
     if len(corpus.texts) < 2:
@@ -165,7 +164,7 @@ def speech_task(root: Path, seed: int, n: int) -> Task:
     """(c) ``n`` spoken digit words synthesised by espeak-ng, read back as 16 kHz waveforms."""
     from autodl_solver.data.converters.speech import read_audio
 
-    from . import speech_datasets as sd
+    from autodl_solver.bench import speech_datasets as sd
 
     if not sd.espeak_available():
         raise SystemExit("error: espeak-ng: not installed (apt-get install espeak-ng)")

@@ -6,8 +6,8 @@ Run from the repository root, pinned to one core::
 
 1. Datasets (built once under ``benchmarks/work/data``): text
    ``fortunes_categories``, ``fortunes_language``, ``O1``
-   (:mod:`benchmarks.text_datasets`) and image ``mnist5000``, ``digits``
-   (:mod:`benchmarks.vision_datasets`).
+   (:mod:`autodl_solver.bench.text_datasets`) and image ``mnist5000``, ``digits``
+   (:mod:`autodl_solver.bench.vision_datasets`).
 2. Tasks (cached under ``benchmarks/work/naml_cache``): each dataset
    sub-sampled to at most ``--max-train`` / ``--max-valid`` / ``--max-test``
    rows, with every embedding module's inputs computed once
@@ -57,7 +57,7 @@ def say(msg: str) -> None:
 def build_tasks(args) -> dict[str, str]:
     """Task name -> cache file of every task (datasets and features built when missing)."""
     from autodl_solver.naml.tasks import Task, class_subset, image_task, text_task
-    from benchmarks import text_datasets, vision_datasets
+    from autodl_solver.bench import text_datasets, vision_datasets
 
     paths: dict[str, str] = {}
     for name in TEXT + IMAGE:
@@ -237,7 +237,7 @@ def main(argv=None) -> int:
     from autodl_solver.naml.experiment import ExperimentConfig, run_experiment
     from autodl_solver.naml.space import load_space
     from autodl_solver.utils.executors import make_executor
-    from benchmarks.machine import machine_info
+    from autodl_solver.bench.machine import machine_info
 
     paths = build_tasks(args)
     config = ExperimentConfig(folds=FOLDS, budget=args.budget, pretrain_trials=args.pretrain_trials, seed=args.seed,

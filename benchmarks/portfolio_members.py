@@ -22,13 +22,12 @@ import sys
 from pathlib import Path
 from typing import Optional, Sequence
 
+from autodl_solver.bench.datasets import build_dataset, get_dataset
+from autodl_solver.bench.machine import machine_info
+from autodl_solver.bench.protocol_runner import ALLOW_DIRTY_HELP, RESULTS, WORK, require_clean_tree, run_one
+from autodl_solver.bench.report import plot_dataset_curves
 from autodl_solver.domains.portfolios import solver_portfolio
 from autodl_solver.utils.atomic import atomic_write_text
-
-from .datasets import build_dataset, get_dataset
-from .machine import machine_info
-from .protocol_runner import ALLOW_DIRTY_HELP, RESULTS, WORK, require_clean_tree, run_one
-from .report import plot_dataset_curves
 
 #: One small dataset per domain (the quick suite's), plus the table datasets where a run is affordable.
 DEFAULT_DATASETS = ("wine", "digits", "moving_digits_n300", "spoken_words_n300", "fortunes_language_c100")

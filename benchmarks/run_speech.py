@@ -1,6 +1,6 @@
 """Issue-6 speech benchmark: the solver vs the seed's AutoSpeech baseline.
 
-Datasets (``benchmarks/speech_datasets.py``): clips synthesised offline with
+Datasets (``autodl_solver/bench/speech_datasets.py``): clips synthesised offline with
 espeak-ng and resampled to 16 kHz — ``spoken_words`` (ten digit words, random
 English voices, variants, speeds and pitches) and ``voice_variant`` (male /
 female / aged voice variants saying random words). They are built once under
@@ -20,8 +20,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import speech_datasets
-from .protocol_runner import ALLOW_DIRTY_HELP, require_clean_tree, run_tasks
+from autodl_solver.bench import speech_datasets
+from autodl_solver.bench.protocol_runner import ALLOW_DIRTY_HELP, require_clean_tree, run_tasks
 
 
 def main(argv=None) -> int:

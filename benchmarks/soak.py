@@ -24,11 +24,10 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Optional, Sequence
 
+from autodl_solver.bench.datasets import build_dataset
+from autodl_solver.bench.machine import machine_info
+from autodl_solver.bench.protocol_runner import ALLOW_DIRTY_HELP, RESULTS, WORK, require_clean_tree
 from autodl_solver.utils.atomic import atomic_write_text
-
-from .datasets import build_dataset
-from .machine import machine_info
-from .protocol_runner import ALLOW_DIRTY_HELP, RESULTS, WORK, require_clean_tree
 
 DATASETS = ("wine", "digits", "moving_digits_n300", "spoken_words_n300", "fortunes_language_c100")
 #: Seconds a prediction file may land after its timestamp (the write itself).

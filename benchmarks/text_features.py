@@ -18,9 +18,9 @@ import time
 
 import numpy as np
 
-from . import text_datasets
-from .machine import machine_info
-from .protocol_runner import RESULTS, WORK
+from autodl_solver.bench import text_datasets
+from autodl_solver.bench.machine import machine_info
+from autodl_solver.bench.protocol_runner import RESULTS, WORK
 
 WORD = dict(analyzer="word", ngram_range=(1, 2), max_features=20000, token_pattern=r"(?u)\b\w+\b")
 CHAR_WB = dict(analyzer="char_wb", ngram_range=(2, 4), max_features=50000)

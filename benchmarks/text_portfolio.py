@@ -18,9 +18,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import text_datasets
-from .machine import machine_info
-from .protocol_runner import RESULTS, WORK
+from autodl_solver.bench import text_datasets
+from autodl_solver.bench.machine import machine_info
+from autodl_solver.bench.protocol_runner import RESULTS, WORK
 
 CANDIDATES = {
     "generic (today)": ("baseline1", "baseline2"),

@@ -15,8 +15,8 @@ import argparse
 import sys
 import time
 
-from .machine import machine_info
-from .protocol_runner import RESULTS
+from autodl_solver.bench.machine import machine_info
+from autodl_solver.bench.protocol_runner import RESULTS
 
 
 def throughput(net, batch, train: bool, steps: int = 3) -> float:

@@ -2,19 +2,16 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks.datasets import DATASETS, DatasetSpec  # noqa: E402
-from benchmarks.report import average_ranks, suite_markdown  # noqa: E402
-from benchmarks.suite import Suite, expand_tasks, load_suite, run_suite  # noqa: E402
-
-from autodl_solver import cli  # noqa: E402
-from autodl_solver.errors import AutoDLInputError  # noqa: E402
+from autodl_solver import cli
+from autodl_solver.bench.datasets import DATASETS, DatasetSpec
+from autodl_solver.bench.report import average_ranks, suite_markdown
+from autodl_solver.bench.suite import Suite, expand_tasks, load_suite, run_suite
+from autodl_solver.errors import AutoDLInputError
 
 MACHINE = {"cpu": "x", "cores": 2, "memory_gib": 1, "gpu": None, "python": "3", "versions": {},
            "git_commit": "abc", "date": "now"}
@@ -244,10 +241,44 @@ def test_bench_bad_suite_is_one_error_line(bench_cli, capsys):
     assert len(err) == 1 and err[0].startswith("error: ") and "no_such_suite.yaml" in err[0]
 
 
-def test_bench_without_checkout_is_one_error_line(bench_cli, capsys, monkeypatch, tmp_path):
-    from autodl_solver.commands import bench
+def test_bench_from_an_installed_package_says_so_in_one_line(bench_cli, capsys, monkeypatch, tmp_path):
+    """No checkout (a wheel): no tree to refuse, one stderr line saying so, rows record git_commit null."""
+    from autodl_solver.bench import machine, suite
 
-    monkeypatch.setattr(bench, "repo_root", lambda: tmp_path)
-    assert bench_cli(["bench", "--suite", "quick"]) == 2
+    monkeypatch.setattr(machine, "REPO_ROOT", None)
+    seen = {}
+
+    def fake_run_suite(s, executor, **kwargs):
+        seen.update(kwargs, state=machine.git_state())
+        return {"benchmark": "quick", "suite": s.name, "command": kwargs["command"], "time_budget": 20.0,
+                "machine": {**MACHINE, **machine.git_state()}, "commits": {}, "results": [], "skipped": [],
+                "failed": [], "wall_s": 0.0}
+
+    monkeypatch.setattr(suite, "run_suite", fake_run_suite)
+    assert bench_cli(["bench", "--suite", "quick", "--executor", "serial", "--out", str(tmp_path)]) == 0
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "benchmarks: not found" in err[0]
+    said = [line for line in err if "installed package" in line]
+    assert len(said) == 1 and "not a checkout" in said[0] and "git_commit null" in said[0]
+    assert not [line for line in err if line.startswith("error:")]
+    assert seen["state"] == {"git_commit": None, "git_dirty": None, "installed_package": machine.package_version()}
+    assert seen["results_dir"] == tmp_path
+
+
+def test_installed_package_dirs_are_under_the_current_directory(monkeypatch, tmp_path):
+    from autodl_solver.bench import machine
+
+    root = Path(machine.__file__).resolve().parents[2]
+    assert machine.REPO_ROOT == root and machine.default_dirs() == (root / "benchmarks" / "results",
+                                                                     root / "benchmarks" / "work")
+    monkeypatch.setattr(machine, "REPO_ROOT", None)
+    monkeypatch.chdir(tmp_path)
+    assert machine.default_dirs() == (tmp_path / "bench_results", tmp_path / "bench_work")
+
+
+def test_find_checkout_needs_benchmarks_beside_the_package(tmp_path):
+    from autodl_solver.bench.machine import find_checkout
+
+    (tmp_path / "autodl_solver").mkdir()
+    assert find_checkout(tmp_path) is None  # site-packages of an installed wheel
+    (tmp_path / "benchmarks").mkdir()
+    assert find_checkout(tmp_path) == tmp_path

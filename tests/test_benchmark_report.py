@@ -1,11 +1,9 @@
 """The benchmark report reads scores.txt files and ranks methods by ALC."""
-import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks.report import markdown_table, summarise_run  # noqa: E402
+from autodl_solver.bench.report import markdown_table, summarise_run
 
 
 def write_scores(path: Path, alc: float, timestamps, naucs):
@@ -40,7 +38,7 @@ def test_report_merges_runs_kept_per_task(tmp_path, monkeypatch):
     """Runs of one tag done in parts (baselines first, the solver later) end up in one table."""
     import json
 
-    from benchmarks import protocol_runner
+    from autodl_solver.bench import protocol_runner
 
     monkeypatch.setattr(protocol_runner, "WORK", tmp_path / "work")
     monkeypatch.setattr(protocol_runner, "RESULTS", tmp_path / "results")
@@ -66,7 +64,7 @@ def test_merge_keeps_rows_of_an_earlier_result_file(tmp_path, monkeypatch):
     """A later session (no work/ folder) adds a method; the rows already recorded stay in the table."""
     import json
 
-    from benchmarks import protocol_runner
+    from autodl_solver.bench import protocol_runner
 
     monkeypatch.setattr(protocol_runner, "WORK", tmp_path / "work")
     monkeypatch.setattr(protocol_runner, "RESULTS", tmp_path / "results")

@@ -83,7 +83,7 @@ def test_run_check_writes_complete_files_atomically(tmp_path, monkeypatch):
 
 
 def test_gpu_check_refuses_a_dirty_tree(monkeypatch, capsys):
-    from benchmarks import protocol_runner
+    from autodl_solver.bench import protocol_runner
 
     monkeypatch.setattr(protocol_runner, "git_state", lambda repo=None: {"git_commit": "abc", "git_dirty": True})
     with pytest.raises(SystemExit) as info:

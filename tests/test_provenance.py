@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks import machine, protocol_runner  # noqa: E402
-from benchmarks.report import learner_failures, markdown_table, suite_markdown  # noqa: E402
+from autodl_solver.bench import machine, protocol_runner
+from autodl_solver.bench.report import learner_failures, markdown_table, suite_markdown
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the benchmarks/ scripts of the checkout
 
 GIT = ["git", "-c", "user.email=t@example.com", "-c", "user.name=t", "-c", "commit.gpgsign=false"]
 MACHINE = {"cpu": "x", "cores": 2, "memory_gib": 1, "gpu": None, "python": "3", "versions": {},
@@ -61,6 +62,16 @@ def test_machine_info_reads_the_benchmarks_checkout_by_default(tmp_path, monkeyp
     assert info == {**info, **machine.git_state(machine.REPO_ROOT)}
 
 
+def test_git_state_of_an_installed_package(monkeypatch, tmp_path):
+    monkeypatch.setattr(machine, "REPO_ROOT", None)  # no checkout beside the package: a wheel
+    monkeypatch.chdir(tmp_path)
+    state = {"git_commit": None, "git_dirty": None, "installed_package": machine.package_version()}
+    assert machine.git_state() == state
+    info = machine.machine_info()
+    assert info == {**info, **state}
+    assert machine.git_state(tmp_path) == {"git_commit": "", "git_dirty": None}  # a named folder is still read
+
+
 # ------------------------------------------------------------------- refusal
 def test_require_clean_tree_refuses_a_dirty_tree(repo, capsys):
     assert protocol_runner.require_clean_tree(False, repo)["git_dirty"] is False
@@ -98,6 +109,13 @@ def test_runners_refuse_a_dirty_tree_but_not_report_only(runner, monkeypatch, ca
     assert calls[-1]["run"] is False
     assert module.main(["--time_budget", "5", "--allow-dirty"]) == 0
     assert calls[-1]["allow_dirty"] is True and calls[-1]["run"] is True
+
+
+def test_an_installed_package_has_no_tree_to_refuse(monkeypatch, capsys):
+    monkeypatch.setattr(machine, "REPO_ROOT", None)
+    state = protocol_runner.require_clean_tree(False)
+    assert state["git_commit"] is None and state["installed_package"] == machine.package_version()
+    assert capsys.readouterr().err == ""  # the caller says it in its own words (bench: one stderr line)
 
 
 def test_bench_refuses_a_dirty_tree(monkeypatch, capsys):
@@ -205,3 +223,12 @@ def test_reports_name_dirty_runs():
         assert "commit abc with uncommitted changes;" in md
         line = next(x for x in md.splitlines() if x.startswith("Run on a checkout with uncommitted changes"))
         assert line == "Run on a checkout with uncommitted changes: d1 / solver (--allow-dirty)  "
+
+
+def test_reports_name_the_installed_package():
+    machine_row = dict(MACHINE, git_commit=None, git_dirty=None, installed_package="0.1.0")
+    record = {"benchmark": "t", "suite": "t", "command": "c", "time_budget": 5.0, "machine": machine_row,
+              "results": [report_row(git_dirty=None)]}
+    for md in (suite_markdown(record), markdown_table(record)):
+        assert "installed package autodl_solver 0.1.0 (no git commit);" in md
+        assert "uncommitted" not in md

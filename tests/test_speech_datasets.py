@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from autodl_solver.data.reader import load_dataset
-from benchmarks import speech_datasets as sd
+from autodl_solver.bench import speech_datasets as sd
 
 needs_espeak = pytest.mark.skipif(not sd.espeak_available(), reason="espeak-ng is not installed")
 

@@ -9,7 +9,7 @@ import pytest
 
 from autodl_solver.data.reader import load_dataset
 from autodl_solver.errors import AutoDLInputError
-from benchmarks import text_datasets as td
+from autodl_solver.bench import text_datasets as td
 
 needs_fortunes = pytest.mark.skipif(not td.FORTUNES.is_dir(), reason=f"{td.FORTUNES} is not installed")
 SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "autodl_samples"

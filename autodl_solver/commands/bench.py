@@ -2,15 +2,28 @@
 
 ``autodl-solver bench --suite quick [--executor local|ray|serial] [--address A]
 [--workers N] [--time_budget T] [--methods ...] [--datasets ...]
-[--report-only] [--out DIR] [--allow-dirty]``. A run (not ``--report-only``)
-refuses a checkout with uncommitted changes in one error line (exit status 2)
-unless ``--allow-dirty`` is given, which every row then records. The suites
-(``configs/suites/<name>.yaml``) and
-the runner (``benchmarks/suite.py``) live in the repository checkout, not in
-the installed package: the command finds them beside the package
-(``Path(autodl_solver.__file__).parents[1]``) and says so in one error line
-when they are absent. Progress lines go to stderr as tasks start and finish;
-the final markdown table goes to stdout.
+[--report-only] [--out DIR] [--allow-dirty]``. The suites
+(``configs/suites/<name>.yaml``, installed as ``autodl_solver/configs/suites``)
+and the runner (:mod:`autodl_solver.bench.suite`) are part of the package, so
+the command runs from a wheel as well as from the repository checkout.
+
+Where it writes and what it records (:mod:`autodl_solver.bench.machine`):
+
+* From a source checkout (``benchmarks/`` beside ``autodl_solver/``): the
+  report files go to ``benchmarks/results`` and the datasets and kept runs to
+  ``benchmarks/work``; every row records ``git_commit`` and ``git_dirty``. A
+  run (not ``--report-only``) refuses a checkout with uncommitted changes in
+  one error line (exit status 2) unless ``--allow-dirty`` is given, which
+  every row then records.
+* From an installed package (no checkout): ``./bench_results`` and
+  ``./bench_work`` under the current directory; every row records
+  ``git_commit: null`` and ``installed_package`` (the package's version).
+  There is no tree to check, and one stderr line says so.
+
+``--out`` overrides the results folder. Datasets whose offline source is absent
+(``../shared/autodl_samples`` beside a checkout, espeak-ng, the fortunes
+packages) are skipped with one line each. Progress lines go to stderr as tasks
+start and finish; the final markdown table goes to stdout.
 """
 from __future__ import annotations
 
@@ -20,13 +33,6 @@ import sys
 from pathlib import Path
 
 
-def repo_root() -> Path:
-    """The repository checkout the package was imported from."""
-    import autodl_solver
-
-    return Path(autodl_solver.__file__).resolve().parents[1]
-
-
 def register(subparsers: argparse._SubParsersAction) -> None:
     from ..utils.executors import EXECUTOR_KINDS
 
@@ -34,7 +40,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "bench",
         help="run a benchmark suite (configs/suites/<name>.yaml) and print its report table",
         description="Run every (dataset x method) of a suite through ingestion + scoring, on local processes "
-                    "or Ray, and write benchmarks/results/<tag>.{json,md} and learning-curve plots.",
+                    "or Ray, and write <results>/<tag>.{json,md} and learning-curve plots (<results>: "
+                    "benchmarks/results in a checkout, ./bench_results from an installed package).",
     )
     parser.add_argument("--suite", default="quick",
                         help="suite name in configs/suites/ (quick, full) or a YAML path (default quick)")
@@ -51,7 +58,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--report-only", dest="report_only", action="store_true",
                         help="run nothing; rebuild the report from the kept runs")
     parser.add_argument("--out", default=None,
-                        help="folder of the report files (default benchmarks/results in the checkout)")
+                        help="folder of the report files (default benchmarks/results in a checkout, "
+                             "./bench_results from an installed package)")
     parser.add_argument("--allow-dirty", dest="allow_dirty", action="store_true",
                         help="run even with uncommitted changes in the checkout (recorded in every row as "
                              "allow_dirty, beside git_dirty)")
@@ -59,22 +67,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    from ..bench.protocol_runner import RESULTS, WORK, check_clean_tree
+    from ..bench.suite import load_suite, run_suite
     from ..errors import AutoDLInputError
     from ..utils.executors import make_executor
 
-    root = repo_root()
-    if not (root / "benchmarks" / "suite.py").is_file():
-        raise AutoDLInputError(root / "benchmarks", "not found: `bench` needs a checkout of the autodl_solver "
-                                                    "repository (the benchmarks/ folder is not installed)")
-    if str(root) not in sys.path:
-        # Spawned and Ray workers inherit sys.path, so they import benchmarks.suite the same way.
-        sys.path.insert(0, str(root))
-    from benchmarks.protocol_runner import RESULTS, check_clean_tree
-    from benchmarks.suite import load_suite, run_suite
-
     suite = load_suite(args.suite)
     if not args.report_only:
-        check_clean_tree(args.allow_dirty)  # a dirty checkout: one error line, exit status 2
+        state = check_clean_tree(args.allow_dirty)  # a dirty checkout: one error line, exit status 2
+        if "installed_package" in state:  # no checkout: nothing to refuse, say so once
+            import autodl_solver
+
+            print(f"[bench] running from the installed package autodl_solver {state['installed_package']} "
+                  f"({Path(autodl_solver.__file__).parent}), not a checkout: no working tree to check; rows record "
+                  f"git_commit null; work data in {WORK}", file=sys.stderr, flush=True)
     if args.time_budget is not None and not args.time_budget > 0:
         raise AutoDLInputError("--time_budget", f"expected a positive number of seconds, got {args.time_budget:g}")
     command = _command_line(args)
@@ -88,7 +94,7 @@ def main(args: argparse.Namespace) -> int:
             print(f"[bench] suite {suite.name} ({suite.path}): executor {args.executor}, "
                   f"{executor.max_workers} worker(s)", file=sys.stderr, flush=True)
             record = run_suite(suite, executor, allow_dirty=args.allow_dirty, **common)
-    from benchmarks.report import suite_markdown
+    from ..bench.report import suite_markdown
 
     print(suite_markdown(record), end="")
     print(f"[bench] report: {out / (record['benchmark'] + '.md')}", file=sys.stderr, flush=True)

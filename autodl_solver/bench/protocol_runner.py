@@ -27,11 +27,13 @@ from typing import Callable, Iterator, Mapping, Optional, Sequence
 from autodl_solver.errors import AutoDLInputError
 from autodl_solver.utils.atomic import atomic_write_text
 
-from .machine import REPO_ROOT, git_state, machine_info
+from . import machine
+from .machine import default_dirs, git_state, machine_info
 from .report import learner_failures, markdown_table, plot_dataset_curves, summarise_run
 
-RESULTS = Path(__file__).parent / "results"
-WORK = Path(__file__).parent / "work"
+#: Result and work folders: ``benchmarks/results`` and ``benchmarks/work`` of the checkout, or
+#: ``./bench_results`` and ``./bench_work`` for an installed package (:func:`.machine.default_dirs`).
+RESULTS, WORK = default_dirs()
 
 #: Variable naming the JSON round log the challenge model writes (``challenge/model.py``).
 ROUND_LOG_ENV = "AUTODL_SOLVER_ROUND_LOG"
@@ -48,12 +50,14 @@ class DirtyTreeError(AutoDLInputError):
 
 
 def check_clean_tree(allow_dirty: bool = False, repo: Optional[Path] = None) -> dict:
-    """The checkout's :func:`~benchmarks.machine.git_state`; raise :class:`DirtyTreeError` on a dirty tree.
+    """The checkout's :func:`~autodl_solver.bench.machine.git_state`; raise :class:`DirtyTreeError` on a dirty tree.
 
     A benchmark number must name the code that produced it: a commit alone
     does not when files were changed since. ``allow_dirty`` lets the run go
     on (the rows then say so); a checkout whose state cannot be read (no git)
-    counts as dirty.
+    counts as dirty. Run from an installed package (no checkout, no ``repo``)
+    there is no tree to check: the state (``git_commit`` ``None``,
+    ``installed_package``) is returned and nothing is refused.
 
     Parameters
     ----------
@@ -63,8 +67,10 @@ def check_clean_tree(allow_dirty: bool = False, repo: Optional[Path] = None) -> 
         The checkout (default the one holding ``benchmarks/``).
     """
     state = git_state(repo)
+    if "installed_package" in state:
+        return state
     if state["git_dirty"] is not False and not allow_dirty:
-        where = REPO_ROOT if repo is None else Path(repo)
+        where = machine.REPO_ROOT if repo is None else Path(repo)
         why = ("has uncommitted changes (git status --porcelain is not empty)" if state["git_dirty"]
                else "is not a git checkout (or git is missing), so the code of the results cannot be named")
         raise DirtyTreeError(where, f"the working tree {why}; commit first, or pass --allow-dirty "
@@ -190,7 +196,7 @@ def run_one(dataset: str, method: str, dataset_dir: Path, out: Path, time_budget
     Returns
     -------
     dict
-        :func:`~benchmarks.report.summarise_run`'s row plus ``ingestion_success``,
+        :func:`~autodl_solver.bench.report.summarise_run`'s row plus ``ingestion_success``,
         ``killed``, ``ingestion_error``, ``command``, ``machine``, ``git_dirty``, ``allow_dirty``,
         ``round_log`` (``"rounds.json"``, relative to ``out``), ``learners``
         (the round log's per-learner summary, or ``None`` when the run wrote

@@ -22,7 +22,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
-SHARED_SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "autodl_samples"
+from .machine import SHARED_SAMPLES  # ../shared/autodl_samples beside the checkout; None for an installed package
 
 #: The four motion directions of ``moving_digits`` as (d_row, d_col) per frame.
 DIRECTIONS = {"up": (-1, 0), "down": (1, 0), "left": (0, -1), "right": (0, 1)}
@@ -84,8 +84,8 @@ ALL = ("mnist5000", "digits", "miniciao", "Monkeys", "moving_digits")
 def build(name: str, root: Path, seed: int = 42) -> Optional[Path]:
     """The dataset dir of ``name`` in AutoDL format (built under ``root`` once); ``None`` if unavailable."""
     if name in SAMPLES:
-        path = SHARED_SAMPLES / name
-        return path if path.is_dir() else None
+        path = None if SHARED_SAMPLES is None else SHARED_SAMPLES / name
+        return path if path is not None and path.is_dir() else None
     from autodl_solver.data.converters import from_arrays
 
     target = Path(root) / name

@@ -1,6 +1,6 @@
 """Benchmark suites: (dataset x method) runs from ``configs/suites/<name>.yaml``, on any executor.
 
-A suite file names its datasets (keys of :data:`benchmarks.datasets.DATASETS`),
+A suite file names its datasets (keys of :data:`autodl_solver.bench.datasets.DATASETS`),
 its methods (:data:`autodl_solver.domains.registry.METHODS`), the budget T and
 the result tag::
 
@@ -39,8 +39,17 @@ from .machine import machine_info
 from .protocol_runner import RESULTS, WORK, recorded_rows, run_one
 from .report import learner_failures, plot_dataset_curves, suite_markdown
 
-#: Where suite files live: ``configs/suites/<name>.yaml`` in the repository.
-SUITES_DIR = Path(__file__).resolve().parents[1] / "configs" / "suites"
+
+
+def _suites_dir() -> Path:
+    """``autodl_solver/configs/suites`` (an installed package's copy) when present, else the checkout's."""
+    here = Path(__file__).resolve()
+    candidates = (here.parents[1] / "configs" / "suites", here.parents[2] / "configs" / "suites")
+    return next((d for d in candidates if d.is_dir()), candidates[-1])
+
+
+#: Where suite files live: ``configs/suites/<name>.yaml`` (package data of an installed package, or the checkout's).
+SUITES_DIR = _suites_dir()
 
 _FIELDS = {"tag", "time_budget", "datasets", "methods", "description"}
 
@@ -96,7 +105,7 @@ def load_suite(name: str | Path, registry: Optional[dict[str, DatasetSpec]] = No
     name : str or path
         A suite name (``quick`` -> ``configs/suites/quick.yaml``) or a YAML path.
     registry : dict, optional
-        Known datasets (default :data:`benchmarks.datasets.DATASETS`).
+        Known datasets (default :data:`autodl_solver.bench.datasets.DATASETS`).
 
     Raises
     ------
@@ -167,7 +176,7 @@ def expand_tasks(suite: Suite, registry: Optional[dict[str, DatasetSpec]] = None
     suite : Suite
         The suite.
     registry : dict, optional
-        Known datasets (default :data:`benchmarks.datasets.DATASETS`).
+        Known datasets (default :data:`autodl_solver.bench.datasets.DATASETS`).
     datasets, methods : sequences of str, optional
         Replace the suite's lists (``--datasets`` / ``--methods``).
     """
@@ -202,7 +211,7 @@ def run_task(dataset: str, domain: str, method: str, dataset_dir: str, out_dir: 
              command: str, machine: Optional[dict] = None, host: str = "", allow_dirty: bool = False) -> dict:
     """One task of a suite, in a worker: run_challenge, keep ``row.json``, return the row.
 
-    ``machine`` is the parent's :func:`~benchmarks.machine.machine_info`, used
+    ``machine`` is the parent's :func:`~autodl_solver.bench.machine.machine_info`, used
     when this worker runs on the parent's host ``host`` (a Ray worker on
     another node reads its own). ``allow_dirty`` is recorded in the row. Never raises: an error comes back as
     ``{"dataset", "method", "error"}`` so that one broken run does not stop the suite.
@@ -244,11 +253,13 @@ def run_suite(suite: Suite, executor: Optional[Executor], *, time_budget: Option
     datasets, methods : sequences of str, optional
         Replace the suite's lists.
     registry : dict, optional
-        Known datasets (default :data:`benchmarks.datasets.DATASETS`).
+        Known datasets (default :data:`autodl_solver.bench.datasets.DATASETS`).
     results_dir : path
-        Where the report files go (default ``benchmarks/results``).
+        Where the report files go (default :data:`~autodl_solver.bench.protocol_runner.RESULTS`:
+        ``benchmarks/results`` of the checkout, ``./bench_results`` for an installed package).
     work_dir : path
-        Datasets are built in ``work_dir/data``, runs kept in ``work_dir/runs/<tag>``.
+        Datasets are built in ``work_dir/data``, runs kept in ``work_dir/runs/<tag>`` (default
+        ``benchmarks/work`` of the checkout, ``./bench_work`` for an installed package).
     command : str
         The command line recorded in every row and the report.
     report_only : bool
@@ -258,7 +269,7 @@ def run_suite(suite: Suite, executor: Optional[Executor], *, time_budget: Option
     allow_dirty : bool
         Recorded in every new row: the caller let the suite run on a checkout
         with uncommitted changes (``bench --allow-dirty``; the check itself is
-        :func:`benchmarks.protocol_runner.check_clean_tree`, done by the caller).
+        :func:`autodl_solver.bench.protocol_runner.check_clean_tree`, done by the caller).
 
     Returns
     -------
@@ -285,6 +296,7 @@ def run_suite(suite: Suite, executor: Optional[Executor], *, time_budget: Option
             paths[name] = registry[name].build(Path(work_dir) / "data")
             if paths[name] is None:
                 skipped.append(f"dataset {name}: its offline source is not available here; skipped")
+                log(f"[bench] {name}: its offline source is not available here; skipped")
         tasks = [t for t in plan.tasks if paths.get(t.dataset) is not None]
         failed = _run_tasks(tasks, paths, executor, runs_root, budget, command, log, allow_dirty)
     rows = _kept_rows(runs_root, results_dir / f"{tag}.json", plan.tasks)

@@ -59,7 +59,8 @@ import numpy as np
 
 from autodl_solver.errors import AutoDLInputError
 
-SHARED_SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "autodl_samples"
+from .machine import SHARED_SAMPLES  # ../shared/autodl_samples beside the checkout; None for an installed package
+
 FORTUNES = Path("/usr/share/games/fortunes")
 
 #: Classes of ``fortunes_language`` -> the fortunes sub-folder holding them ("" = the top level, English).
@@ -299,9 +300,11 @@ def build(name: str, root: Path, seed: int = 42, cap: Optional[int] = None,
     root = Path(root)
     start = time.perf_counter()
     if name == "O1":
-        raw = Path(source) / "O1" if source is not None else SHARED_SAMPLES / "O1"
-        if not raw.is_dir():
-            print(f"[text] O1: {raw} is absent; dataset skipped", file=sys.stderr, flush=True)
+        samples = Path(source) if source is not None else SHARED_SAMPLES
+        raw = None if samples is None else samples / "O1"
+        if raw is None or not raw.is_dir():
+            where = raw or "../shared/autodl_samples/O1 (beside a checkout; none for an installed package)"
+            print(f"[text] O1: {where} is absent; dataset skipped", file=sys.stderr, flush=True)
             return None
         if (root / "O1" / "O1.solution").exists():
             return root / "O1"

@@ -48,7 +48,9 @@ def learner_failures(row: dict) -> str:
 
 
 def _code(m: dict) -> str:
-    """``commit abc`` plus `` with uncommitted changes`` when the tree was dirty."""
+    """``commit abc`` (`` with uncommitted changes`` when dirty), or the version of an installed package."""
+    if m.get("installed_package"):
+        return f"installed package autodl_solver {m['installed_package']} (no git commit)"
     text = f"commit {m.get('git_commit') or '?'}"
     if m.get("git_dirty"):
         text += " with uncommitted changes"

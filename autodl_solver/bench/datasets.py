@@ -1,6 +1,6 @@
 """Every offline benchmark dataset, across domains: name -> domain and builder.
 
-One registry for the benchmark suite (``benchmarks/suite.py``). The builders
+One registry for the benchmark suite (``autodl_solver/bench/suite.py``). The builders
 are the per-domain modules' (``tabular_datasets``, ``vision_datasets``,
 ``speech_datasets``, ``text_datasets``), called with the sizes named here;
 each builds its dataset once under a root folder (deterministic, seeded, with

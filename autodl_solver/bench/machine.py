@@ -1,9 +1,18 @@
-"""Machine and version facts recorded beside every benchmark number.
+"""Machine and version facts recorded beside every benchmark number, and where benchmarks read and write.
 
-Besides the machine, every record names the code: ``git_commit`` (short hash
-of ``HEAD``) and ``git_dirty`` (whether ``git status --porcelain`` lists any
-change, tracked or untracked and not ignored), both read in the repository
-that holds this ``benchmarks`` package, wherever the process runs from.
+Besides the machine, every record names the code. Run from a source
+checkout (:data:`REPO_ROOT`: the folder holding the package folder
+``autodl_solver/`` also holds ``benchmarks/``), that is ``git_commit`` (short
+hash of ``HEAD``) and ``git_dirty`` (whether ``git status --porcelain`` lists
+any change, tracked or untracked and not ignored), both read in that
+checkout, wherever the process runs from. Run from an installed package (a
+wheel: no checkout beside it), there is no tree to read: ``git_commit`` and
+``git_dirty`` are ``None`` and ``installed_package`` holds the package's
+version.
+
+Folders (:func:`default_dirs`): from a checkout, ``benchmarks/results`` and
+``benchmarks/work`` in it, as always; from an installed package,
+``./bench_results`` and ``./bench_work`` under the current directory.
 """
 from __future__ import annotations
 
@@ -15,12 +24,49 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Optional
 
-#: The repository checkout holding this ``benchmarks`` package.
-REPO_ROOT = Path(__file__).resolve().parents[1]
+#: The folder holding the package folder ``autodl_solver/`` (a checkout's top, or site-packages).
+PACKAGE_PARENT = Path(__file__).resolve().parents[2]
 
+
+def find_checkout(top: Path = PACKAGE_PARENT) -> Optional[Path]:
+    """``top`` when it is a source checkout (``benchmarks/`` beside ``autodl_solver/``), else ``None``."""
+    return top if (top / "benchmarks").is_dir() and (top / "autodl_solver").is_dir() else None
+
+
+#: The repository checkout the package was imported from, whose git state is recorded; ``None`` for an
+#: installed package (see :func:`git_state`).
+REPO_ROOT: Optional[Path] = find_checkout()
 
 #: The benchmarks' result folder, relative to the repository root (ignored by :func:`git_state`).
 RESULTS_PATH = "benchmarks/results"
+
+#: Folder names under the current directory used by an installed package (no checkout).
+INSTALLED_RESULTS, INSTALLED_WORK = "bench_results", "bench_work"
+
+#: The official AutoDL samples, ``../shared/autodl_samples`` beside the checkout (optional: the datasets
+#: read from it are skipped when it is absent); ``None`` for an installed package.
+SHARED_SAMPLES: Optional[Path] = None if REPO_ROOT is None else REPO_ROOT.parent / "shared" / "autodl_samples"
+
+
+def default_dirs() -> tuple[Path, Path]:
+    """``(results, work)``: the checkout's ``benchmarks/results`` and ``benchmarks/work``, or, for an installed
+    package, ``./bench_results`` and ``./bench_work`` under the current directory (absolute)."""
+    if REPO_ROOT is not None:
+        return REPO_ROOT / "benchmarks" / "results", REPO_ROOT / "benchmarks" / "work"
+    cwd = Path.cwd()
+    return cwd / INSTALLED_RESULTS, cwd / INSTALLED_WORK
+
+
+def package_version() -> str:
+    """The version of the ``autodl_solver`` package these modules belong to."""
+    from autodl_solver import __version__
+
+    return __version__
+
+
+def installed_state() -> dict:
+    """The provenance of a run from an installed package: no commit, no tree, the package's version."""
+    return {"git_commit": None, "git_dirty": None, "installed_package": package_version()}
 
 
 def git_state(repo: Optional[Path] = None) -> dict:
@@ -30,7 +76,10 @@ def git_state(repo: Optional[Path] = None) -> dict:
     ----------
     repo : path, optional
         A folder inside the repository (default :data:`REPO_ROOT`). Git runs
-        there (``cwd=``), not in the process's working directory.
+        there (``cwd=``), not in the process's working directory. With no
+        ``repo`` and no checkout (an installed package), no git runs: the
+        result is :func:`installed_state` (``git_commit`` and ``git_dirty``
+        ``None``, plus ``installed_package``, the package's version).
 
     ``git_dirty`` is ``True`` when ``git status --porcelain`` lists anything
     (a modified, staged, deleted or untracked-and-not-ignored file) outside
@@ -38,6 +87,8 @@ def git_state(repo: Optional[Path] = None) -> dict:
     on a clean tree and ``None`` when it cannot be told (no git, not a
     checkout).
     """
+    if repo is None and REPO_ROOT is None:
+        return installed_state()
     cwd = str(REPO_ROOT if repo is None else repo)
 
     def git(*args: str) -> Optional[str]:
@@ -76,7 +127,8 @@ def _affinity() -> list[int]:
 def machine_info(repo: Optional[Path] = None) -> dict:
     """CPU model, core count, memory, GPU (if any), Python and key package versions, git commit and dirtiness.
 
-    ``repo``: the checkout whose commit is recorded (default :data:`REPO_ROOT`; see :func:`git_state`).
+    ``repo``: the checkout whose commit is recorded (default :data:`REPO_ROOT`; see :func:`git_state`,
+    which also tells what an installed package records instead).
     """
     cpu = platform.processor()
     try:
