@@ -390,3 +390,25 @@ def test_ingest_refuses_corrupt_records_before_the_model_is_built(tiny, tmp_path
     assert status == 2 and err[-1] == ("error: tf.data records: TensorFlow could not read the dataset: "
                                        "corrupted record at 12")
     assert read_end_file(out / "end.txt")["ingestion_success"] == 0
+
+
+@pytest.mark.slow
+def test_graph_mode_ingestion_runs_our_solver_as_the_2019_platform(tmp_path):
+    from autodl_solver.challenge.runner import run_challenge
+
+    tiny = write_tiny_dataset(tmp_path / "dataset", n_train=40, n_test=20)
+    result = run_challenge(tiny["root"], tmp_path / "run", time_budget=10, method="baseline0", verbose=False,
+                           tf_mode="graph")
+    log = Path(result["log"]).read_text()
+    assert result["error"] is None and result["ingestion_success"], log[-3000:]
+    assert "TensorFlow in graph mode" in log
+    assert list((tmp_path / "run" / "predictions").glob("tiny.predict_*"))
+
+
+def test_a_bad_tf_mode_is_one_line_before_anything_runs(tmp_path):
+    from autodl_solver.challenge.runner import run_challenge
+
+    tiny = write_tiny_dataset(tmp_path / "dataset")
+    with pytest.raises(AutoDLInputError, match="--tf_mode.*eager, graph.*'tf2'"):
+        run_challenge(tiny["root"], tmp_path / "run", time_budget=5, tf_mode="tf2", verbose=False)
+    assert not (tmp_path / "run").exists()

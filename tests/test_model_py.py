@@ -284,3 +284,52 @@ def test_model_log_reaches_stderr_beside_an_error_recorder(monkeypatch):
     monkeypatch.setattr(package, "level", package.level)
     setup_logging()
     assert any(isinstance(h, logging.StreamHandler) for h in package.handlers)
+
+
+def _written_tabular(tmp_path, n_train=200, n_test=300):
+    """_tabular's data written as an official dataset folder; returns (train subset, test subset)."""
+    from autodl_solver.challenge.tf_dataset import OfficialDataset
+    from autodl_solver.data.converters.arrays import from_arrays
+
+    (x, y), (x_test, y_test), _ = _tabular(n_train=n_train, n_test=n_test)
+    result = from_arrays(x, y.argmax(1), tmp_path, "tab", x_test=x_test, y_test=y_test.argmax(1))
+    root = result.path / "tab.data"
+    return OfficialDataset(root / "train"), OfficialDataset(root / "test")
+
+
+def test_the_test_size_is_found_beside_the_train_subset(tmp_path):
+    from autodl_solver.challenge.tf_dataset import sibling_test_count
+
+    train, _ = _written_tabular(tmp_path)
+    meta = train.get_metadata()
+    assert meta.get_dataset_name() == str(train.subset_dir)  # the official meaning: the subset folder
+    assert sibling_test_count(meta) == 300
+
+    class Official:  # the 2019 AutoDLMetadata has no subset_dir, only get_dataset_name()
+        def get_dataset_name(self):
+            return str(train.subset_dir)
+
+    assert sibling_test_count(Official()) == 300
+    assert sibling_test_count(Metadata(output_dim=2)) is None  # nothing known: read to the end
+    assert Metadata.from_official(meta) is meta
+
+
+def test_a_large_test_set_is_predicted_in_part_first_then_whole(tmp_path, monkeypatch, caplog):
+    monkeypatch.setattr(model_module, "TEST_READ_SLICE_S", 0.0)  # the first call reads one chunk only
+    monkeypatch.setenv(model_module.METHOD_ENV, "learner:tabular_linear")
+    train, test = _written_tabular(tmp_path)
+    model = Model(train.get_metadata())
+    model.train(train.get_dataset(), remaining_time_budget=30.0)
+    model.done_training = False  # this tiny set is learnt at once; a real one would go on training
+    with caplog.at_level("INFO", logger="autodl_solver.challenge.model"):
+        first = model.test(test.get_dataset(), remaining_time_budget=30.0)
+    read = model._test_data.n_read
+    assert first.shape == (300, 2) and 0 < read < 300
+    assert "of 300 test rows read so far" in caplog.text
+    np.testing.assert_allclose(first[read:], np.broadcast_to(first[:read].mean(0), (300 - read, 2)), rtol=1e-5)
+    assert model._test_costs == []  # a partial call does not set the test reserve
+    second = model.test(test.get_dataset(), remaining_time_budget=30.0)
+    assert model._test_data.complete and second.shape == (300, 2) and len(model._test_costs) == 1
+    assert len(np.unique(second[read:].round(6), axis=0)) > 1  # every row predicted now
+    y_test = _tabular(n_train=200, n_test=300)[1][1]
+    assert nauc(y_test, second) > nauc(y_test, first) > 0

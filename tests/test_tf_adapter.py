@@ -56,6 +56,23 @@ def test_fixed_shape_reads_progressively_and_caches():
     np.testing.assert_array_equal(adapter.labels(), y)
 
 
+def test_read_for_stops_at_its_slice_and_prefix_is_a_view_of_what_was_read():
+    x, y = _arrays()
+    adapter = TFDatasetAdapter(tf.data.Dataset.from_tensor_slices((x, np.zeros_like(y))), _meta(300),
+                               sample_count=300, has_labels=False, batch_size=64)
+    assert not adapter.read_for(0.0)  # a zero slice still reads one chunk, never the whole set
+    assert adapter.n_read == 64 and not adapter.complete
+    view = adapter.prefix(adapter.n_read)
+    assert len(view) == 64 and not view.has_labels and view is not adapter.prefix(64)
+    xs, labels = view.take(0, 500)  # clamped to the view
+    assert labels is None and len(xs) == 64
+    np.testing.assert_array_equal(np.stack(xs), x[:64])
+    assert view.take(100, 200)[0] == []
+    assert adapter.read_for(60.0) and adapter.complete and adapter.n_read == 300
+    ours = TFDatasetAdapter(ArrayDataset(x, y, _meta(300)), _meta(300))
+    assert ours.complete and ours.read_for(0.0)  # our own datasets are read lazily by themselves
+
+
 def test_variable_shapes_are_read_per_element_with_one_iterator():
     starts = []
     lengths = [3, 7, 1, 5, 2, 9, 4]

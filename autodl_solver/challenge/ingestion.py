@@ -64,6 +64,8 @@ from ..errors import AutoDLError, AutoDLInputError
 VERSION = "v20191204"
 #: Model import + constructor limit (seconds); not counted in the budget.
 INIT_TIME_BUDGET = 20 * 60
+#: How TensorFlow hands the datasets to the model: TF2 eager, or TF1 graph mode as in 2019.
+TF_MODES = ("eager", "graph")
 #: The official default budget T (seconds).
 DEFAULT_TIME_BUDGET = 1200
 #: Environment variable that tells our own model.py which method to run.
@@ -270,6 +272,23 @@ def _import_model_class(code_dir: Path):
     return Model
 
 
+def enter_graph_mode() -> None:
+    """Switch this process's TensorFlow to TF1 graph mode, as the 2019 platform ran (TF 1.13).
+
+    Raises
+    ------
+    AutoDLInputError
+        When TensorFlow has already run eagerly in this process and cannot
+        switch any more.
+    """
+    import tensorflow as tf
+
+    tf.compat.v1.disable_v2_behavior()
+    if tf.executing_eagerly():
+        raise AutoDLInputError("--tf_mode", "graph mode needs a fresh process (TensorFlow already ran eagerly here)")
+    logger.info("TensorFlow in graph mode (tf.compat.v1.disable_v2_behavior), as the 2019 platform")
+
+
 def _build_subsets(dataset_dir: Path, basename: str):
     from ..data.textproto import read_metadata
     from .tf_dataset import OfficialDataset
@@ -309,6 +328,7 @@ def run_ingestion(
     *,
     init_time_budget: float = INIT_TIME_BUDGET,
     check_records: bool = True,
+    tf_mode: str = "eager",
 ) -> int:
     """Run a submission on a dataset, as the official ingestion program.
 
@@ -331,6 +351,12 @@ def run_ingestion(
     check_records : bool
         Read every record before starting (:func:`check_data`); ``run``
         passes False because it has just done so.
+    tf_mode : {"eager", "graph"}
+        ``"graph"`` runs the way the 2019 platform did (TensorFlow 1.13):
+        ``tf.compat.v1.disable_v2_behavior()`` before the datasets are built,
+        so the model receives graph-mode ``tf.compat.v1.data`` datasets. It
+        must come before any TensorFlow op in the process (a fresh process,
+        as ``python -m autodl_solver.challenge.ingestion --tf_mode graph``).
 
     Returns
     -------
@@ -351,15 +377,17 @@ def run_ingestion(
         ``end.txt`` is written).
     """
     status, _ = _ingest(dataset_dir, output_dir, code_dir, score_dir, time_budget, ingestion_program_dir,
-                        init_time_budget=init_time_budget, check_records=check_records)
+                        init_time_budget=init_time_budget, check_records=check_records, tf_mode=tf_mode)
     return status
 
 
 def _ingest(dataset_dir, output_dir, code_dir, score_dir, time_budget, ingestion_program_dir, *,
-            init_time_budget: float, check_records: bool) -> tuple[int, Optional[str]]:
+            init_time_budget: float, check_records: bool, tf_mode: str = "eager") -> tuple[int, Optional[str]]:
     """:func:`run_ingestion`, also returning the cause of a failure (``None`` when it succeeded)."""
     _setup_logging()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if tf_mode not in TF_MODES:
+        raise AutoDLInputError("--tf_mode", f"expected one of {', '.join(TF_MODES)}, got {tf_mode!r}")
     checked = check_time_budget(time_budget)
     if isinstance(time_budget, bool) or not isinstance(time_budget, int):
         time_budget = checked  # an int stays an int: start.txt then says 1200, as the official default
@@ -379,6 +407,8 @@ def _ingest(dataset_dir, output_dir, code_dir, score_dir, time_budget, ingestion
     logger.info("*" * 48)
     logger.info("******** Processing dataset %s ********", basename[:-5].capitalize())
     logger.info("*" * 48)
+    if tf_mode == "graph":
+        enter_graph_mode()
     logger.info("Reading training set and test set...")
     d_train, d_test = _build_subsets(dataset_dir, basename)
     test_meta = d_test.get_metadata()
@@ -558,6 +588,9 @@ def build_parser(parser: Optional[argparse.ArgumentParser] = None) -> argparse.A
                         help="appended to sys.path, as the official program does")
     parser.add_argument("--no_data_check", action="store_true",
                         help="skip reading every record before the run (autodl-solver run has done it)")
+    parser.add_argument("--tf_mode", choices=TF_MODES, default="eager",
+                        help="eager (TF2, default) or graph: TF1 graph-mode datasets, as the 2019 platform "
+                             "(TensorFlow 1.13) gave them to model.py")
     return parser
 
 
@@ -570,7 +603,8 @@ def main_from_args(args: argparse.Namespace) -> int:
         code_dir = code_dir.replace("run/program", "run/submission")
     status, cause = _ingest(dataset_dir, args.output_dir, code_dir, args.score_dir, args.time_budget,
                             args.ingestion_program_dir, init_time_budget=INIT_TIME_BUDGET,
-                            check_records=not getattr(args, "no_data_check", False))
+                            check_records=not getattr(args, "no_data_check", False),
+                            tf_mode=getattr(args, "tf_mode", "eager"))
     if status != 0:
         print(f"error: ingestion failed: {cause}", file=sys.stderr, flush=True)
     return status

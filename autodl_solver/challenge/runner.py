@@ -402,6 +402,7 @@ def run_challenge(
     check_records: bool = True,
     progress: bool = False,
     progress_stream: Optional[TextIO] = None,
+    tf_mode: str = "eager",
 ) -> dict[str, Any]:
     """Run ingestion (child process) and live scoring (this process) on one dataset.
 
@@ -444,6 +445,10 @@ def run_challenge(
         Show the live progress (:class:`RunProgress`) on ``progress_stream``
         (default stderr); the child then keeps its round log at
         ``$AUTODL_SOLVER_ROUND_LOG`` or ``<output_dir>/round_log.json``.
+    tf_mode : {"eager", "graph"}
+        How the child ingestion hands the datasets to ``model.py``: TF2 eager
+        (default) or TF1 graph mode, as the 2019 platform did
+        (:func:`~autodl_solver.challenge.ingestion.run_ingestion`).
 
     Returns also ``error``: ``None``, or ``{"status": 2 or 1, "message": str}``
     when ingestion met a data error (2) or failed otherwise (1); the ``run``
@@ -459,7 +464,11 @@ def run_challenge(
     from .prediction_files import read_end_file
     from .score_program import run_scoring
 
+    from .ingestion import TF_MODES
+
     time_budget = check_time_budget(time_budget)
+    if tf_mode not in TF_MODES:
+        raise AutoDLInputError("--tf_mode", f"expected one of {', '.join(TF_MODES)}, got {tf_mode!r}")
     code_dir = Path(code_dir).resolve() if code_dir is not None else default_code_dir()
     check_method(method, code_dir)
     if prior is not None:
@@ -493,6 +502,7 @@ def run_challenge(
         f"--dataset_dir={dataset_dir}", f"--output_dir={prediction_dir}",
         f"--code_dir={code_dir}", f"--score_dir={score_dir}", f"--time_budget={time_budget}",
         "--no_data_check",  # checked just above (or skipped on purpose)
+        f"--tf_mode={tf_mode}",
     ]
     round_log = None
     if not os.environ.get(ROUND_LOG_ENV) and (output_dir / ROUND_LOG_FILE).is_file():

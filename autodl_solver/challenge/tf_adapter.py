@@ -26,6 +26,7 @@ TensorFlow is imported only when a TF dataset is actually read.
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any, Optional
 
 import numpy as np
@@ -154,6 +155,30 @@ class TFDatasetAdapter(Dataset):
         """Elements converted so far (cached)."""
         return len(self._inner) if self._inner is not None else len(self._xs)
 
+    @property
+    def complete(self) -> bool:
+        """Whether every element is converted (the known count reached, or the end of the data)."""
+        if self._inner is not None:
+            return True
+        return self._exhausted or (self._count is not None and len(self._xs) >= self._count)
+
+    def read_for(self, seconds: float) -> bool:
+        """Convert elements for about ``seconds`` (at least one chunk); return :attr:`complete`.
+
+        Lets a caller with a deadline predict the part read so far
+        (:meth:`prefix`) instead of waiting for a large test set.
+        """
+        stop_at = time.monotonic() + max(0.0, float(seconds))
+        while not self.complete:
+            self._read_until(len(self._xs) + 1)  # one chunk: a batch, or one element
+            if time.monotonic() >= stop_at:
+                break
+        return self.complete
+
+    def prefix(self, n: int) -> Dataset:
+        """A view of the first ``n`` converted elements (a new object on every call)."""
+        return _Prefix(self, min(int(n), self.n_read))
+
     def close(self) -> None:
         """Release the TF iterator and session (the cache stays usable)."""
         if self._reader is not None:
@@ -193,6 +218,24 @@ class TFDatasetAdapter(Dataset):
             dense[0, 0, cols[keep], 0] = pairs[keep, 1]
             return dense
         return x
+
+
+class _Prefix(Dataset):
+    """The first ``n`` elements of a :class:`TFDatasetAdapter` (already converted)."""
+
+    def __init__(self, source: TFDatasetAdapter, n: int) -> None:
+        self.source, self.n, self.metadata = source, n, source.metadata
+
+    def __len__(self) -> int:
+        return self.n
+
+    @property
+    def has_labels(self) -> bool:
+        return self.source.has_labels
+
+    def take(self, start: int, stop: int) -> Batch:
+        stop = min(stop, self.n)
+        return self.source.take(min(start, stop), stop)
 
 
 class _Reader:

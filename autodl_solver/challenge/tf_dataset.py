@@ -32,10 +32,11 @@ import glob
 import os
 import weakref
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 from ..errors import AutoDLInputError
 from ..data.metadata import Metadata
+from ..data.textproto import METADATA_FILE
 
 #: Readers of the official ``AutoDLDataset(num_parallel_readers=3)``.
 NUM_PARALLEL_READERS = 3
@@ -220,6 +221,37 @@ def parse_function(metadata: Metadata, where: str | os.PathLike = "metadata"):
     return parse
 
 
+def sibling_test_count(metadata: Any) -> Optional[int]:
+    """The size of the test subset beside a train subset, or ``None`` when it cannot be known.
+
+    ``Model`` receives only the train metadata, but the official layout puts
+    ``X.data/test/metadata.textproto`` beside ``X.data/train`` and the
+    official metadata names its folder (``get_dataset_name()``). Knowing the
+    test size lets ``Model.test`` predict a test set it has only partly read.
+
+    Parameters
+    ----------
+    metadata : Metadata or official AutoDLMetadata
+        The train subset's metadata.
+    """
+    folder = getattr(metadata, "subset_dir", None)
+    if not folder:
+        getter = getattr(metadata, "get_dataset_name", None)
+        folder = getter() if callable(getter) else None
+    if not folder:
+        return None
+    path = Path(str(folder))
+    test = path.parent / "test"
+    if path.name != "train" or not (test / METADATA_FILE).is_file():
+        return None
+    try:
+        from ..data.textproto import read_metadata
+
+        return int(read_metadata(test).sample_count)
+    except Exception:  # noqa: BLE001 - an unreadable sibling: the count stays unknown (read to the end)
+        return None
+
+
 class OfficialDataset:
     """The official ``AutoDLDataset`` object: metadata plus a cached pipeline.
 
@@ -237,7 +269,8 @@ class OfficialDataset:
 
             metadata = read_metadata(subset_dir)
         self.subset_dir = Path(subset_dir)
-        self.metadata_ = metadata
+        # get_dataset_name() is the subset folder, as in the official AutoDLMetadata
+        self.metadata_ = metadata if metadata.subset_dir else metadata.replace(subset_dir=str(self.subset_dir))
         self.dataset_ = build_official_dataset(subset_dir, metadata)
 
     def get_dataset(self):

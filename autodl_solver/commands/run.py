@@ -49,6 +49,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--no_data_check", action="store_true",
                         help="do not read every record before starting (for very large datasets already checked "
                              "with `inspect --verify`)")
+    parser.add_argument("--tf_mode", choices=("eager", "graph"), default="eager",
+                        help="eager (TF2, default) or graph: TF1 graph-mode datasets, as the 2019 platform "
+                             "(TensorFlow 1.13) gave them to model.py")
     parser.add_argument("--quiet", action="store_true",
                         help="no live progress line on stderr (the summary at the end is still printed)")
     parser.set_defaults(func=main)
@@ -71,7 +74,8 @@ def main(args: argparse.Namespace) -> int:
         output_dir = Path("autodl_run") / data_entry.name[: -len(".data")]
     result = run_challenge(dataset, output_dir, code_dir=args.code_dir, time_budget=args.time_budget,
                            method=args.method, solution_dir=args.solution_dir, prior=args.prior,
-                           check_records=not args.no_data_check, progress=not args.quiet)
+                           check_records=not args.no_data_check, progress=not args.quiet,
+                           tf_mode=args.tf_mode)
     error = result.get("error")
     if error:
         print(f"error: {error['message']}", file=sys.stderr)

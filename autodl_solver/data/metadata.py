@@ -14,6 +14,7 @@ gives the same tuple with ``None`` for variable dimensions.
 from __future__ import annotations
 
 import dataclasses
+import os
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -56,6 +57,11 @@ class Metadata:
         from the labels (see :func:`autodl_solver.data.labels.is_multilabel`).
     name : str
         Dataset name (``X`` for ``X.data``) or the subset path.
+    subset_dir : str, optional
+        The folder this subset was read from (``.../X.data/train``), where
+        known; :meth:`get_dataset_name` then returns it, as the official
+        ``AutoDLMetadata`` does. Not compared: the same data read from two
+        places has equal metadata.
     """
 
     output_dim: int
@@ -76,6 +82,7 @@ class Metadata:
     sample_rate: Optional[int] = None
     multilabel: Optional[bool] = None
     name: str = ""
+    subset_dir: Optional[str] = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         from ..errors import AutoDLInputError
@@ -156,6 +163,7 @@ class Metadata:
             return meta
         seq, row, col, ch = (int(v) for v in meta.get_tensor_shape())
         fmt = "COMPRESSED" if meta.is_compressed(0) else ("SPARSE" if meta.is_sparse(0) else "DENSE")
+        name = str(getattr(meta, "get_dataset_name", lambda: "")())
         return cls(
             output_dim=int(meta.get_output_size()),
             sample_count=int(meta.size()),
@@ -166,7 +174,9 @@ class Metadata:
             format=fmt,
             label_to_index=dict(meta.get_label_to_index_map()),
             channel_to_index=dict(meta.get_channel_to_index_map()),
-            name=str(getattr(meta, "get_dataset_name", lambda: "")()),
+            name=name,
+            # the official get_dataset_name() is the subset folder: keep it where it is one
+            subset_dir=name if name and os.path.isdir(name) else None,
         )
 
     def extras(self) -> dict[str, Any]:
@@ -182,7 +192,8 @@ class Metadata:
 
     # ------------------------------------------- official AutoDLMetadata API
     def get_dataset_name(self) -> str:
-        return self.name
+        """The subset folder where known (the official meaning), else the dataset name."""
+        return self.subset_dir or self.name
 
     def is_compressed(self, bundle_index: int = 0) -> bool:
         return self.format == "COMPRESSED"
