@@ -248,6 +248,12 @@ class _Reader:
         # Batching stacks elements, so it needs every dimension static.
         self.batched = shapes is not None and all(s.is_fully_defined() for s in shapes)
         source = dataset.batch(batch_size) if self.batched else dataset
+        # No tf.data autotuning thread: destroying a half-read iterator waits for it, and on a long run
+        # that wait grew to more than 30 s after ingestion had ended (measured in benchmarks/soak.py at
+        # T = 60 s: the process outlived end.txt and was killed). Parallel calls then use every core.
+        options = tf.data.Options()
+        options.autotune.enabled = False
+        source = source.with_options(options)
         self._session = None
         if tf.executing_eagerly():
             self._iterator = iter(source)
