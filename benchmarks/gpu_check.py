@@ -140,7 +140,7 @@ def vision_throughput(dataset_dir: Path, domain: str, device: str, *, batch: Opt
     Builds the domain's learner of :data:`THROUGHPUT_LEARNERS` for the
     dataset's metadata (no pretrained weights: the speed is the same) and
     times SGD steps (forward + backward) on random batches at the learner's
-    device input size (:meth:`~autodl_solver.domains.vision_trainer.VisionNetLearner.max_side`,
+    device input size (:meth:`~autodl_solver.domains.core.vision_trainer.VisionNetLearner.max_side`,
     ``max_frames`` frames for video) with
     :func:`benchmarks.vision_throughput.throughput`, under fp16 autocast when
     the learner would use AMP. ``None`` for a domain without a vision

@@ -36,7 +36,7 @@ VARIANTS = {
 def load(name: str):
     """``(train docs, train labels, test docs, test solution)`` of a built text dataset."""
     from autodl_solver.data.reader import load_dataset
-    from autodl_solver.domains.text_vocab import build_table, documents, is_chinese
+    from autodl_solver.domains.text.text_vocab import build_table, documents, is_chinese
 
     path = text_datasets.build(name, WORK / "data")
     if path is None:

@@ -45,8 +45,8 @@ def throughput(net, batch, train: bool, steps: int = 3) -> float:
 def main(argv=None) -> int:
     import torch
 
-    from autodl_solver.domains.torch_utils import device
-    from autodl_solver.domains.vision_backbones import build_image_backbone, build_video_backbone
+    from autodl_solver.domains.core.torch_utils import device
+    from autodl_solver.domains.vision.vision_backbones import build_image_backbone, build_video_backbone
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")

@@ -10,7 +10,7 @@ from autodl_solver.anytime.config import EngineConfig
 from autodl_solver.anytime.data_pool import DataPool
 from autodl_solver.anytime.validation import validation_nauc
 from autodl_solver.data.dataset import ArrayDataset
-from autodl_solver.domains import autospeech_baseline as asb
+from autodl_solver.domains.baselines import autospeech_baseline as asb
 from autodl_solver.domains.registry import create
 from autodl_solver.testing import check_learner, make_dataset
 

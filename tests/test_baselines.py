@@ -8,9 +8,9 @@ from autodl_solver.anytime.config import EngineConfig
 from autodl_solver.anytime.data_pool import DataPool
 from autodl_solver.anytime.validation import validation_nauc
 from autodl_solver.data.metadata import Metadata
-from autodl_solver.domains.baselines import conv3d_stack
+from autodl_solver.domains.baselines.baselines import conv3d_stack
 from autodl_solver.domains.registry import create
-from autodl_solver.domains.shapes import (
+from autodl_solver.domains.core.shapes import (
     FixedShaper,
     ShapePlan,
     flatten_tabular,
@@ -236,7 +236,7 @@ def test_baselines_survive_bad_labels_and_features(name):
 
 
 def test_next_row_count_schedule():
-    from autodl_solver.domains.shapes import next_row_count
+    from autodl_solver.domains.core.shapes import next_row_count
 
     assert next_row_count(0, 10_000, 500, 2.0) == 500
     assert next_row_count(500, 10_000, 500, 2.0) == 1000

@@ -16,7 +16,7 @@ from autodl_solver.anytime.engine import Engine
 from autodl_solver.anytime.learner import Learner
 from autodl_solver.anytime.validation import validation_nauc
 from autodl_solver.data.dataset import ArrayDataset
-from autodl_solver.domains.shapes import available_rows
+from autodl_solver.domains.core.shapes import available_rows
 from autodl_solver.errors import AutoDLInputError, NoPredictionError
 from autodl_solver.testing import CentroidConfig, CentroidLearner, inject_nan, make_dataset
 

@@ -1,7 +1,7 @@
 """CachedFeatures: training-prefix rows and repeated prediction lists are featurised once."""
 import numpy as np
 
-from autodl_solver.domains.feature_cache import CachedFeatures
+from autodl_solver.domains.core.feature_cache import CachedFeatures
 
 
 class _Base:

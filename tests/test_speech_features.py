@@ -1,11 +1,11 @@
-"""Speech feature extraction (``domains/speech_features.py``): shapes at any rate, bad clips, crops, the plan."""
+"""Speech feature extraction (``domains/speech/speech_features.py``): shapes at any rate, bad clips, crops, the plan."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
 from autodl_solver.data.metadata import Metadata
-from autodl_solver.domains import speech_features as sf
+from autodl_solver.domains.speech import speech_features as sf
 from autodl_solver.errors import AutoDLInputError
 
 RATES = [8000, 16000, 22050]

@@ -21,7 +21,7 @@ from autodl_solver.anytime.engine import Engine
 from autodl_solver.anytime.validation import validation_nauc
 from autodl_solver.data.dataset import ArrayDataset
 from autodl_solver.data.metadata import Metadata
-from autodl_solver.domains import speech_cnn, speech_linear
+from autodl_solver.domains.speech import speech_cnn, speech_linear
 from autodl_solver.domains.registry import create
 from autodl_solver.errors import AutoDLInputError
 from autodl_solver.testing import check_learner, make_dataset

@@ -11,7 +11,7 @@ from autodl_solver.anytime.learner import TrainData
 from autodl_solver.anytime.validation import validation_nauc
 from autodl_solver.data.metadata import Metadata
 from autodl_solver.domains.registry import create
-from autodl_solver.domains.tabular_mlp import Standardizer
+from autodl_solver.domains.core.standardizer import Standardizer
 
 TABULAR = ("tabular_gbdt", "tabular_mlp", "tabular_linear")
 

@@ -13,9 +13,9 @@ from autodl_solver.anytime.data_pool import DataPool
 from autodl_solver.challenge.scoring import nauc
 from autodl_solver.data.dataset import ArrayDataset
 from autodl_solver.data.metadata import Metadata
-from autodl_solver.domains.text_cnn import (AutoNLPBaseline1, AutoNLPBaseline1Config, AutoNLPBaseline2,
+from autodl_solver.domains.text.text_cnn import (AutoNLPBaseline1, AutoNLPBaseline1Config, AutoNLPBaseline2,
                                             AutoNLPBaseline2Config, TextCNN, TextCNNConfig)
-from autodl_solver.domains.text_embeddings import load_word_vectors, train_word_vectors
+from autodl_solver.domains.text.text_embeddings import load_word_vectors, train_word_vectors
 from autodl_solver.errors import AutoDLInputError
 from autodl_solver.testing import check_learner, make_dataset
 

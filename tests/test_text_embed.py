@@ -12,7 +12,7 @@ from autodl_solver.anytime.data_pool import DataPool
 from autodl_solver.challenge.scoring import nauc
 from autodl_solver.data.dataset import ArrayDataset
 from autodl_solver.domains.registry import create
-from autodl_solver.domains.text_embed_linear import TextEmbedLinearLearner
+from autodl_solver.domains.text.text_embed_linear import TextEmbedLinearLearner
 from autodl_solver.errors import AutoDLInputError
 from autodl_solver.testing import check_learner, make_dataset
 

@@ -12,9 +12,9 @@ from autodl_solver.anytime.config import EngineConfig
 from autodl_solver.anytime.data_pool import DataPool
 from autodl_solver.challenge.scoring import nauc
 from autodl_solver.data.dataset import ArrayDataset
-from autodl_solver.domains import text_fasttext
+from autodl_solver.domains.text import text_fasttext
 from autodl_solver.domains.registry import create
-from autodl_solver.domains.text_fasttext import FastTextLearner
+from autodl_solver.domains.text.text_fasttext import FastTextLearner
 from autodl_solver.testing import check_learner, make_dataset
 
 EMPTY = np.zeros((0, 1, 1, 1), np.float32)

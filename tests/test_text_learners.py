@@ -14,7 +14,8 @@ from autodl_solver.anytime.data_pool import DataPool
 from autodl_solver.challenge.scoring import nauc
 from autodl_solver.data.dataset import ArrayDataset
 from autodl_solver.data.metadata import Metadata
-from autodl_solver.domains import autonlp_baselines, text_linear  # noqa: F401  (registers the learners)
+from autodl_solver.domains.baselines import autonlp_baselines  # noqa: F401  (registers the learners)
+from autodl_solver.domains.text import text_linear  # noqa: F401
 from autodl_solver.domains.registry import create, get_entry
 from autodl_solver.testing import check_learner, make_dataset
 
@@ -151,7 +152,7 @@ def test_text_linear_adds_character_ngrams_after_its_first_fit():
 
 
 def test_autonlp_cleaning_keeps_letters_and_digits_only():
-    from autodl_solver.domains.autonlp_baselines import clean_alphanumeric
+    from autodl_solver.domains.text.text_vocab import clean_alphanumeric
 
     assert clean_alphanumeric("it's a 10/10 -- film_ok!") == "it s a 10 10 film ok"
     assert clean_alphanumeric("好，电影！", per_character=True) == "好 电 影"

@@ -16,7 +16,7 @@ import torch
 from autodl_solver.anytime.config import EngineConfig
 from autodl_solver.anytime.data_pool import DataPool
 from autodl_solver.challenge.scoring import nauc
-from autodl_solver.domains.text_transformer import TextTransformerConfig, TextTransformerLearner
+from autodl_solver.domains.text.text_transformer import TextTransformerConfig, TextTransformerLearner
 from autodl_solver.errors import AutoDLInputError
 from autodl_solver.testing import check_learner, make_dataset
 

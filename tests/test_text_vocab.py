@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from autodl_solver.data.metadata import Metadata
-from autodl_solver.domains.text_vocab import UNK, build_table, document_tokens, documents, is_chinese
+from autodl_solver.domains.text.text_vocab import UNK, build_table, document_tokens, documents, is_chinese
 
 
 def seq(*ids: float) -> np.ndarray:

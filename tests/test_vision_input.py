@@ -1,4 +1,4 @@
-"""Planning and converting image/video examples (``autodl_solver/domains/vision_input.py``).
+"""Planning and converting image/video examples (``autodl_solver/domains/core/vision_input.py``).
 
 * :func:`plan_size`: caps, the wide-strip cap, the short-side floor, rounding;
 * :func:`make_plan`: channels from the metadata, median size of variable
@@ -16,9 +16,10 @@ import pytest
 import torch
 
 from autodl_solver.data.metadata import Metadata
-from autodl_solver.domains import vision_input
-from autodl_solver.domains.vision_input import (TensorCache, VisionPlan, convert, frame_indices, make_plan,
-                                                plan_size, same_examples)
+from autodl_solver.domains.core import vision_input
+from autodl_solver.domains.core.feature_cache import same_examples
+from autodl_solver.domains.core.vision_input import (TensorCache, VisionPlan, convert, frame_indices, make_plan,
+                                                     plan_size)
 from autodl_solver.errors import AutoDLInputError
 
 SIZES = dict(max_side=64, max_side_wide=128, min_side=32)

@@ -24,9 +24,9 @@ from autodl_solver.anytime.data_pool import DataPool
 from autodl_solver.anytime.engine import Engine
 from autodl_solver.data.dataset import ArrayDataset
 from autodl_solver.data.metadata import Metadata
-from autodl_solver.domains import vision_trainer
+from autodl_solver.domains.core import vision_trainer
 from autodl_solver.domains.registry import build_portfolio, create
-from autodl_solver.domains.vision_backbones import build_image_backbone, build_video_backbone
+from autodl_solver.domains.vision.vision_backbones import build_image_backbone, build_video_backbone
 from autodl_solver.testing import make_dataset
 
 TINY = {"pretrained": False, "first_steps": 2, "steps_growth": 1.0, "batch_size": 8, "warmup_steps": 1,

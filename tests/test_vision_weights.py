@@ -1,4 +1,4 @@
-"""Offline resolution of pretrained vision weights (``autodl_solver/domains/vision_weights.py``).
+"""Offline resolution of pretrained vision weights (``autodl_solver/domains/vision/vision_weights.py``).
 
 Order: an explicit ``weights_path`` > the torch hub cache (``$TORCH_HOME``) >
 the packaged EfficientNet-Lite0 file > a download only with
@@ -12,9 +12,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from autodl_solver.domains import vision_weights
-from autodl_solver.domains.vision_backbones import build_image_backbone
-from autodl_solver.domains.vision_weights import packaged_checkpoint, resolve_weights
+from autodl_solver.domains.vision import vision_weights
+from autodl_solver.domains.vision.vision_backbones import build_image_backbone
+from autodl_solver.domains.vision.vision_weights import packaged_checkpoint, resolve_weights
 from autodl_solver.errors import AutoDLInputError
 
 MARK = 0.125  # every conv1 weight of the saved ResNet-18: proves which file was loaded

@@ -42,22 +42,22 @@ BASELINE_ENGINE = {"holdout": False, "gate_on_validation": False, "ensemble": Fa
 
 #: Modules that register the built-in learners (imported on first use).
 _BUILTIN_MODULES = (
-    "autodl_solver.domains.baselines",
-    "autodl_solver.domains.tabular_gbdt",
-    "autodl_solver.domains.tabular_mlp",
-    "autodl_solver.domains.tabular_linear",
-    "autodl_solver.domains.vision_linear",
-    "autodl_solver.domains.image_cnn",
-    "autodl_solver.domains.video_nets",
-    "autodl_solver.domains.autospeech_baseline",
-    "autodl_solver.domains.speech_linear",
-    "autodl_solver.domains.speech_cnn",
-    "autodl_solver.domains.text_linear",
-    "autodl_solver.domains.autonlp_baselines",
-    "autodl_solver.domains.text_fasttext",
-    "autodl_solver.domains.text_embed_linear",
-    "autodl_solver.domains.text_transformer",
-    "autodl_solver.domains.text_cnn",
+    "autodl_solver.domains.baselines.baselines",
+    "autodl_solver.domains.tabular.tabular_gbdt",
+    "autodl_solver.domains.tabular.tabular_mlp",
+    "autodl_solver.domains.tabular.tabular_linear",
+    "autodl_solver.domains.vision.vision_linear",
+    "autodl_solver.domains.vision.image_cnn",
+    "autodl_solver.domains.vision.video_nets",
+    "autodl_solver.domains.baselines.autospeech_baseline",
+    "autodl_solver.domains.speech.speech_linear",
+    "autodl_solver.domains.speech.speech_cnn",
+    "autodl_solver.domains.text.text_linear",
+    "autodl_solver.domains.baselines.autonlp_baselines",
+    "autodl_solver.domains.text.text_fasttext",
+    "autodl_solver.domains.text.text_embed_linear",
+    "autodl_solver.domains.text.text_transformer",
+    "autodl_solver.domains.text.text_cnn",
 )
 
 

@@ -4,7 +4,7 @@ A child model (:mod:`autodl_solver.naml.child`) must train in about a second,
 so everything costly happens once per task, here, and is cached on disk:
 
 * text tasks (:func:`text_task`): the documents are rebuilt from an AutoDL
-  text dataset (:mod:`autodl_solver.domains.text_vocab`), lower-cased and cut
+  text dataset (:mod:`autodl_solver.domains.text.text_vocab`), lower-cased and cut
   to ``max_tokens`` whitespace tokens; the cache holds the frozen MiniLM
   sentence embeddings (``minilm``), a task vocabulary's token ids (the wide
   tower's bag of tokens and the ``fasttext`` mean bag of words), fastText
@@ -199,7 +199,7 @@ def _loaded(target: Path) -> Task:
 def _minilm(docs: list[str], max_seq_length: int) -> np.ndarray:
     import torch
 
-    from ..domains.text_embed_linear import load_encoder
+    from ..domains.text.text_embed_linear import load_encoder
 
     encoder = load_encoder(None, max_seq_length, torch.device("cpu"))
     with torch.no_grad():
@@ -209,7 +209,7 @@ def _minilm(docs: list[str], max_seq_length: int) -> np.ndarray:
 
 def _fasttext_vectors(train_docs: list[str], vocab: list[str], dim: int, seed: int) -> np.ndarray:
     """Skipgram vectors trained on the training documents, one per vocabulary token (padding and OOV rows zero)."""
-    from ..domains.text_embeddings import train_word_vectors
+    from ..domains.text.text_embeddings import train_word_vectors
 
     vectors, _ = train_word_vectors(train_docs, vocab, dim, epochs=5, seed=seed, threads=1)  # one thread: deterministic
     vectors[: OOV + 1] = 0.0
@@ -264,7 +264,7 @@ def text_task(path: str | os.PathLike, name: Optional[str] = None, cache_dir: Op
               max_train: int = 2000, max_valid: int = 500, max_test: int = 500, seed: int = 0,
               **kwargs) -> Task:
     """A text task from an AutoDL text dataset, cached in ``cache_dir`` (see the module docstring)."""
-    from ..domains.text_vocab import build_table, documents
+    from ..domains.text.text_vocab import build_table, documents
 
     name = name or Path(path).name
     settings = {"path": str(Path(path).resolve()), "kind": "text", "max_train": max_train, "max_valid": max_valid,
@@ -348,8 +348,8 @@ def image_task_from_arrays(name: str, frames: Sequence[np.ndarray], y: np.ndarra
 def _efficientnet(frames: Sequence[np.ndarray], metadata, side: int) -> np.ndarray:
     import torch
 
-    from ..domains.vision_backbones import build_image_backbone
-    from ..domains.vision_input import convert, make_plan
+    from ..domains.vision.vision_backbones import build_image_backbone
+    from ..domains.core.vision_input import convert, make_plan
 
     channels = int(frames[0].shape[-1])
     trunk, dim, source = build_image_backbone("efficientnet_lite0", channels, True, None)

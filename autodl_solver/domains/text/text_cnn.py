@@ -22,7 +22,7 @@ One learner, :class:`TextCNNLearner`, registered three times:
   pooling averages real words only), done early on a stalled hold-out.
 
 Text: the metadata vocabulary rebuilds each document
-(:mod:`~autodl_solver.domains.text_vocab`), :func:`clean_alphanumeric` keeps
+(:mod:`~autodl_solver.domains.text.text_vocab`), :func:`clean_alphanumeric` keeps
 letters and digits (Chinese: one token per character), words are lower-cased
 (as Keras' ``Tokenizer``). The word index holds the ``max_vocab`` most frequent
 training words; index 0 is padding and 1 any other word. Later calls that see
@@ -51,15 +51,14 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from ..anytime.learner import Learner, TrainData
-from ..data.metadata import Metadata
-from .autonlp_baselines import clean_alphanumeric
-from .registry import register
-from .shapes import available_rows
+from ...anytime.learner import Learner, TrainData
+from ...data.metadata import Metadata
+from ..core.feature_cache import same_examples
+from ..core.shapes import available_rows
+from ..core.torch_utils import cpu_state, import_torch, seeded
+from ..registry import register
 from .text_embeddings import load_word_vectors, model_vectors, train_fasttext_vectors
-from .text_vocab import UNK, build_table, documents, is_chinese
-from .torch_utils import cpu_state, import_torch, seeded
-from .vision_input import same_examples
+from .text_vocab import UNK, build_table, clean_alphanumeric, documents, is_chinese
 
 PAD, OOV = 0, 1
 logger = logging.getLogger(__name__)
@@ -211,7 +210,7 @@ class TextCNNLearner(Learner):
         import_torch()  # paid here, off the clock
         cfg = self.config
         if cfg.init not in ("random", "fasttext"):
-            from ..errors import AutoDLInputError
+            from ...errors import AutoDLInputError
 
             raise AutoDLInputError("init", f"got {cfg.init!r}, expected 'random' or 'fasttext'")
         self.output_dim = int(metadata.output_dim)

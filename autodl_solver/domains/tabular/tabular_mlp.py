@@ -10,7 +10,7 @@ opinion in the ensemble, and it is the ``mlp`` method on its own.
   standardising, and one 0/1 "was missing" feature is appended for every
   column that had a missing value in the first rows (the width then stays
   fixed). Non-tabular shapes (the ``mlp`` method on any domain) are mapped
-  to a fixed shape by :class:`~autodl_solver.domains.shapes.FixedShaper`
+  to a fixed shape by :class:`~autodl_solver.domains.core.shapes.FixedShaper`
   (capped at ``max_input_units`` values) and flattened.
 * Network: Linear-ReLU-Dropout twice, then a linear output; Adam.
 * Loss: softmax cross-entropy for multi-class (rows without a positive are
@@ -30,19 +30,19 @@ from __future__ import annotations
 
 import math
 import time
-import warnings
 from dataclasses import dataclass
 from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from ..anytime.learner import Learner, TrainData
-from ..anytime.validation import validation_nauc
-from ..data.metadata import Metadata
-from .inference import infer_domain
-from .registry import register
-from .shapes import FixedShaper, ShapePlan, available_rows, flatten_tabular, next_row_count, plan_shape
-from .torch_utils import as_numpy, cpu_state, device, import_torch, seeded, to_tensor
+from ...anytime.learner import Learner, TrainData
+from ...anytime.validation import validation_nauc
+from ...data.metadata import Metadata
+from ..core.shapes import FixedShaper, ShapePlan, available_rows, flatten_tabular, next_row_count, plan_shape
+from ..core.standardizer import Standardizer
+from ..core.torch_utils import cpu_state, device, import_torch, seeded, to_tensor
+from ..inference import infer_domain
+from ..registry import register
 
 
 @dataclass
@@ -100,67 +100,6 @@ class MLPConfig:
     max_input_units: int = 16384
     device: str = "auto"
     prior_cost_s: float = 0.5
-
-
-class Standardizer:
-    """Column standardisation with a missing-value mask (fitted on the rows seen).
-
-    Parameters
-    ----------
-    clip : float
-        Standardised values are clipped to ``[-clip, clip]`` (outliers and
-        huge raw values cannot blow up a network).
-    """
-
-    def __init__(self, clip: float = 10.0) -> None:
-        self.clip = float(clip)
-        self.mean_: Optional[np.ndarray] = None
-        self.std_: Optional[np.ndarray] = None
-        self.nan_cols_: Optional[np.ndarray] = None
-
-    def fit(self, x: np.ndarray) -> "Standardizer":
-        """Fit mean and std on ``x`` (NaN ignored); the mask columns are fixed by the first fit."""
-        x64 = np.asarray(x, np.float64)
-        x64 = np.where(np.isfinite(x64), x64, np.nan)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns
-            mean = np.nanmean(x64, axis=0) if len(x64) else np.zeros(x64.shape[1])
-            std = np.nanstd(x64, axis=0) if len(x64) else np.ones(x64.shape[1])
-        mean = np.where(np.isfinite(mean), mean, 0.0)
-        std = np.where(np.isfinite(std) & (std > 1e-12), std, 1.0)
-        self.mean_, self.std_ = mean, std
-        if self.nan_cols_ is None:
-            self.nan_cols_ = np.flatnonzero(np.isnan(x64).any(axis=0)).astype(np.int64)
-        return self
-
-    @property
-    def out_dim(self) -> int:
-        """Width of :meth:`transform`'s output."""
-        return int(len(self.mean_) + len(self.nan_cols_))
-
-    def transform(self, x: np.ndarray) -> np.ndarray:
-        """Standardised, clipped, missing -> 0, plus the 0/1 missing indicators; float32."""
-        x64 = np.asarray(x, np.float64)
-        missing = ~np.isfinite(x64)
-        with np.errstate(invalid="ignore", over="ignore"):
-            z = np.clip((x64 - self.mean_) / self.std_, -self.clip, self.clip)
-        z[missing] = 0.0
-        return np.hstack([z, missing[:, self.nan_cols_].astype(np.float64)]).astype(np.float32)
-
-    def state(self) -> dict[str, Any]:
-        """Plain state (tensors), for a learner's ``state_dict``."""
-        import torch
-
-        return {"mean": torch.from_numpy(self.mean_.copy()), "std": torch.from_numpy(self.std_.copy()),
-                "nan_cols": torch.from_numpy(self.nan_cols_.copy()), "clip": self.clip}
-
-    def load(self, state: dict[str, Any]) -> "Standardizer":
-        """Inverse of :meth:`state`."""
-        self.mean_ = as_numpy(state["mean"]).astype(np.float64)
-        self.std_ = as_numpy(state["std"]).astype(np.float64)
-        self.nan_cols_ = as_numpy(state["nan_cols"]).astype(np.int64)
-        self.clip = float(state["clip"])
-        return self
 
 
 def build_mlp(in_dim: int, out_dim: int, hidden: int, layers: int, dropout: float) -> "Any":

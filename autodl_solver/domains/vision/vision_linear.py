@@ -3,7 +3,7 @@
 * ``vision_linear`` (image and video): every example shrunk to at most
   ``side`` pixels on its longest side (``max_frames`` evenly spread frames for
   video), standardised per channel, flattened, then the tabular logistic
-  regression (:class:`~autodl_solver.domains.tabular_linear.LinearLearner`:
+  regression (:class:`~autodl_solver.domains.core.linear.LinearLearner`:
   growing rows, warm-started L-BFGS). It opens the image and video
   portfolios (for video the differences of consecutive frames are appended,
   so the direction of motion is a linear feature): a first prediction in
@@ -22,12 +22,12 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from ..data.metadata import Metadata
-from .feature_cache import CachedFeatures
-from .registry import register
-from .tabular_linear import LinearConfig, LinearLearner
-from .torch_utils import device, import_torch
-from .vision_input import VisionPlan, convert, make_plan
+from ...data.metadata import Metadata
+from ..core.feature_cache import CachedFeatures
+from ..core.linear import LinearConfig, LinearLearner
+from ..core.torch_utils import device, import_torch
+from ..core.vision_input import VisionPlan, convert, make_plan
+from ..registry import register
 
 
 class _PlanState:

@@ -23,14 +23,18 @@ back, which is what this module gives:
 """
 from __future__ import annotations
 
+import re
 import warnings
 from dataclasses import dataclass
 from typing import Iterable, Mapping, Optional, Sequence, Union
 
 import numpy as np
 
-from ..data.converters.text import detect_language
-from ..data.metadata import Metadata
+from ...data.converters.text import detect_language
+from ...data.metadata import Metadata
+
+#: Runs of anything but letters and digits (Unicode letters included, underscore excluded).
+_NON_ALNUM = re.compile(r"[\W_]+")
 
 #: What an out-of-vocabulary index rebuilds to.
 UNK = "<unk>"
@@ -164,3 +168,14 @@ def documents(xs: Sequence[np.ndarray], table: TokenTable, chinese: Optional[boo
         chinese = is_chinese(table)
     sep = "" if chinese else " "
     return [sep.join(document_tokens(x, table, max_tokens)) for x in xs]
+
+
+def clean_alphanumeric(text: str, per_character: bool = False) -> str:
+    """Keep letters and digits only: every other run of characters becomes one space.
+
+    ``per_character`` puts a space between all kept characters (Chinese, one token per character).
+    """
+    kept = _NON_ALNUM.sub(" ", text).strip()
+    if per_character:
+        return " ".join(c for c in kept if not c.isspace())
+    return kept

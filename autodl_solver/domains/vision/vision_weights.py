@@ -51,13 +51,13 @@ def _load_file(path: Path) -> dict:
     try:
         state = torch.load(str(path), map_location="cpu", weights_only=True)
     except Exception as exc:  # a truncated or foreign file: say which
-        from ..errors import AutoDLInputError
+        from ...errors import AutoDLInputError
 
         raise AutoDLInputError(path, f"not a loadable torch checkpoint ({type(exc).__name__}: {exc})") from None
     if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
         state = state["state_dict"]
     if not isinstance(state, dict) or not state:
-        from ..errors import AutoDLInputError
+        from ...errors import AutoDLInputError
 
         raise AutoDLInputError(path, f"expected a state dict (tensor name -> tensor), got {type(state).__name__}")
     return state
@@ -100,7 +100,7 @@ def resolve_weights(arch: str, weights_path: Optional[str] = None,
         ``False`` skips the automatic sources 2-4 (train from scratch on
         purpose); an explicit ``weights_path`` is still loaded.
     """
-    from ..errors import AutoDLInputError
+    from ...errors import AutoDLInputError
 
     if arch not in ARCHITECTURES:
         raise AutoDLInputError("arch", f"got {arch!r}, expected one of {ARCHITECTURES}")

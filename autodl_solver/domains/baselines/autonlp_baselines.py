@@ -6,7 +6,7 @@ been vectorized with the Term Frequency Inverse Document Frequency (TF-IDF)
 vectorizer with a maximum vocabulary size of 20000."
 
 ``autonlp_baseline0`` rebuilds the text through the metadata vocabulary
-(:mod:`autodl_solver.domains.text_vocab`), replaces every run of
+(:mod:`autodl_solver.domains.text.text_vocab`), replaces every run of
 non-alphanumeric characters with a space (Unicode-aware, so Chinese characters
 are kept; Chinese is then split per character, since no word segmenter ships
 here), fits a ``TfidfVectorizer(max_features=20000)`` and one
@@ -20,7 +20,6 @@ when the window has grown) and is done once all rows are in.
 """
 from __future__ import annotations
 
-import re
 import time
 import warnings
 from dataclasses import dataclass
@@ -28,27 +27,13 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from ..anytime.learner import Learner, TrainData
-from ..data.metadata import Metadata
-from .registry import register
-from .shapes import available_rows
-from .text_linear import make_vectorizer, vectorizer_from_state, vectorizer_state
-from .text_vocab import build_table, documents, is_chinese
-from .torch_utils import as_numpy
-
-#: Runs of anything but letters and digits (Unicode letters included, underscore excluded).
-_NON_ALNUM = re.compile(r"[\W_]+")
-
-
-def clean_alphanumeric(text: str, per_character: bool = False) -> str:
-    """Keep letters and digits only: every other run of characters becomes one space.
-
-    ``per_character`` puts a space between all kept characters (Chinese, one token per character).
-    """
-    kept = _NON_ALNUM.sub(" ", text).strip()
-    if per_character:
-        return " ".join(c for c in kept if not c.isspace())
-    return kept
+from ...anytime.learner import Learner, TrainData
+from ...data.metadata import Metadata
+from ..core.shapes import available_rows
+from ..core.torch_utils import as_numpy
+from ..registry import register
+from ..text.text_linear import make_vectorizer, vectorizer_from_state, vectorizer_state
+from ..text.text_vocab import build_table, clean_alphanumeric, documents, is_chinese
 
 
 @dataclass

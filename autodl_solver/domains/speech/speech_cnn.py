@@ -19,7 +19,7 @@ one-second crops on one core of this machine (0.135 s with 2 s crops), so
 the first call's 30 steps plus the spectrograms of 500 clips take about
 3 s.
 
-Training is :class:`~autodl_solver.domains.vision_trainer.VisionNetLearner`'s
+Training is :class:`~autodl_solver.domains.core.vision_trainer.VisionNetLearner`'s
 (steps doubling per call, best checkpoint on the engine's hold-out,
 divergence guard, Adam, softmax cross-entropy or BCE for multi-label), with
 two speech-specific parts done inside the network in training mode:
@@ -43,13 +43,13 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from ..anytime.learner import TrainData
-from ..data.metadata import Metadata
-from ..errors import AutoDLInputError
-from .registry import register
+from ...anytime.learner import TrainData
+from ...data.metadata import Metadata
+from ...errors import AutoDLInputError
+from ..core.feature_cache import same_examples
+from ..core.vision_trainer import VisionNetLearner
+from ..registry import register
 from .speech_features import FeatureSpec, SpeechPlan, log_mel_fixed, make_speech_plan, warm_up
-from .vision_input import same_examples
-from .vision_trainer import VisionNetLearner
 
 FEATURES = ("logmel", "mfcc")
 
@@ -79,7 +79,7 @@ class SpeechCNNConfig:
     batch_size, eval_batch_size : int
         Clips per training step / per prediction batch.
     optimizer, lr, momentum, weight_decay, warmup_steps
-        As :class:`~autodl_solver.domains.vision_trainer.VisionNetConfig` (``lr`` for batches of 32).
+        As :class:`~autodl_solver.domains.core.vision_trainer.VisionNetConfig` (``lr`` for batches of 32).
     first_rows, rows_growth, first_steps, steps_growth, max_steps_per_call
         Rows and steps per call (see the trainer).
     divergence_drop, min_lr_ratio, patience_calls, max_epochs, min_steps, max_pos_weight
@@ -209,7 +209,7 @@ def spectrogram_cnn(bands: int, output_dim: int, widths: Sequence[int], dropout:
 class SpectrogramCache:
     """Standardised spectrograms (+ valid-frame mask row) of a growing training prefix and of fixed lists.
 
-    Same interface as :class:`~autodl_solver.domains.vision_input.TensorCache`
+    Same interface as :class:`~autodl_solver.domains.core.vision_input.TensorCache`
     (``train_prefix``, ``fixed``), which the trainer uses. Tensors are
     ``(n, 1, bands + 1, frames)`` float16 (half the memory; the network
     computes in float32).

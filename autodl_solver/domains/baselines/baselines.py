@@ -45,11 +45,11 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from ..anytime.learner import Learner, TrainData
-from ..data.metadata import Metadata
-from .registry import register
-from .shapes import FixedShaper, ShapePlan, available_rows, plan_shape
-from .torch_utils import cpu_state, device, import_torch, seeded, to_tensor
+from ...anytime.learner import Learner, TrainData
+from ...data.metadata import Metadata
+from ..core.shapes import FixedShaper, ShapePlan, available_rows, plan_shape
+from ..core.torch_utils import cpu_state, device, import_torch, seeded, to_tensor
+from ..registry import register
 
 
 @register("baseline0", domains=("any",))

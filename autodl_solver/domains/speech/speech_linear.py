@@ -3,9 +3,9 @@
 ``speech_linear`` summarises each clip (cropped to its first
 ``max_seconds``) by the mean and standard deviation over time of its log-mel
 bands and MFCCs, the spread of the MFCC deltas and its log duration
-(:func:`~autodl_solver.domains.speech_features.clip_statistics`), then fits
+(:func:`~autodl_solver.domains.speech.speech_features.clip_statistics`), then fits
 the tabular logistic regression
-(:class:`~autodl_solver.domains.tabular_linear.LinearLearner`: standardised
+(:class:`~autodl_solver.domains.core.linear.LinearLearner`: standardised
 inputs, growing rows, warm-started L-BFGS). This is what the AutoDL winners
 opened their speech runs with (DeepWisdom: logistic regression on mel
 mean/std; PASA_NJU: on MFCC, ``docs/winners.md`` §2.2, §2.4): a first
@@ -25,11 +25,11 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from ..data.metadata import Metadata
-from .feature_cache import CachedFeatures
-from .registry import register
+from ...data.metadata import Metadata
+from ..core.feature_cache import CachedFeatures
+from ..core.linear import LinearConfig, LinearLearner
+from ..registry import register
 from .speech_features import FeatureSpec, clip_statistics, warm_up
-from .tabular_linear import LinearConfig, LinearLearner
 
 
 @dataclass

@@ -1,12 +1,12 @@
 """The text portfolio's fast first model: TF-IDF + logistic regression on a growing slice of documents.
 
 ``text_linear`` rebuilds each example's text through the metadata vocabulary
-(:mod:`autodl_solver.domains.text_vocab`, truncated to ``max_tokens``),
+(:mod:`autodl_solver.domains.text.text_vocab`, truncated to ``max_tokens``),
 vectorises it with scikit-learn's TF-IDF — word 1-2-grams plus character
 2-4-grams inside word boundaries (``char_wb``), or character 1-2-grams for
 Chinese, whose tokens are characters — capped at ``max_features`` and
 ``max_char_features``, and fits the tabular logistic regression
-(:class:`~autodl_solver.domains.tabular_linear.LinearLearner`: growing rows,
+(:class:`~autodl_solver.domains.core.linear.LinearLearner`: growing rows,
 softmax or one model per class, warm-started L-BFGS) on the sparse matrix,
 without standardisation (TF-IDF rows are already L2-normalised and centring
 would densify them). DeepWisdom's and the other AutoDL winners' text openers
@@ -33,13 +33,13 @@ from typing import Any, Optional, Sequence
 import numpy as np
 from scipy.sparse import csr_matrix, hstack
 
-from ..anytime.learner import TrainData
-from ..data.metadata import Metadata
-from .registry import register
-from .tabular_linear import LinearConfig, LinearLearner
+from ...anytime.learner import TrainData
+from ...data.metadata import Metadata
+from ..core.feature_cache import same_examples
+from ..core.linear import LinearConfig, LinearLearner
+from ..core.torch_utils import as_numpy
+from ..registry import register
 from .text_vocab import TokenTable, build_table, documents, is_chinese
-from .torch_utils import as_numpy
-from .vision_input import same_examples
 
 #: Words of at least one character (scikit-learn's default drops one-letter words and digits like "5").
 WORD_PATTERN = r"(?u)\b\w+\b"

@@ -1,4 +1,6 @@
-"""Costly per-example features computed once: a mixin for :class:`~.tabular_linear.LinearLearner` subclasses.
+"""Caches matched by identity: :func:`same_examples`, and a mixin computing costly features once.
+
+:class:`CachedFeatures` is a mixin for :class:`~.linear.LinearLearner` subclasses.
 
 The linear learners on frozen embeddings or clip statistics
 (``image_embed_linear``, ``speech_linear``, ``text_embed_linear``) spend
@@ -9,18 +11,19 @@ their time on features, not on the regression. Two facts make caching exact:
   ones already seen need features;
 * outside ``fit`` the engine predicts the same hold-out and test lists again
   and again, so the last two lists' features are kept (matched with
-  :func:`~.vision_input.same_examples`: the same arrays, not equal copies).
+  :func:`same_examples`: the same arrays, not equal copies).
 
 A subclass implements :meth:`CachedFeatures._compute`; put the mixin before
 ``LinearLearner`` in the bases.
+
+:func:`same_examples` is also how every other per-list cache of the learners
+(converted tensors, token ids, spectrograms, documents) recognises a list it has seen.
 """
 from __future__ import annotations
 
 from typing import Any, Optional, Sequence
 
 import numpy as np
-
-from .vision_input import same_examples
 
 
 class CachedFeatures:
@@ -59,3 +62,14 @@ class CachedFeatures:
     def forget_training_features(self) -> None:
         """Drop the training prefix's features (after loading a state: rebuilt if ``fit`` runs again)."""
         self._train_feats = None
+
+
+def same_examples(a: Sequence[np.ndarray], b: Sequence[np.ndarray]) -> bool:
+    """Whether two lists hold the very same example arrays, in order (identity, not equality).
+
+    The engine's data pool hands out a new list at every ``validation()`` call
+    (the learner's checkpoint and the engine's scoring get different lists of
+    the same arrays), so caches match lists element by element: cheap, and
+    never fooled by equal-looking data.
+    """
+    return a is b or (len(a) == len(b) and all(x is y for x, y in zip(a, b)))

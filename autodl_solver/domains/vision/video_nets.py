@@ -20,7 +20,7 @@
   Kinetics-400 weights when they resolve offline (they do not on this
   machine: then from scratch, which is slow on a CPU).
 
-All are :class:`~autodl_solver.domains.vision_trainer.VisionNetLearner`
+All are :class:`~autodl_solver.domains.core.vision_trainer.VisionNetLearner`
 subclasses: frames, input size, schedule and checkpointing are the base's.
 Flips are off for video by default: mirroring a clip swaps left and right
 motion, which may be what the classes are about.
@@ -30,9 +30,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .registry import register
+from ..core.vision_trainer import VisionNetConfig, VisionNetLearner
+from ..registry import register
 from .vision_backbones import build_image_backbone, build_video_backbone
-from .vision_trainer import VisionNetConfig, VisionNetLearner
 
 
 @dataclass

@@ -32,8 +32,8 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from ..data.metadata import Metadata
-from ..errors import AutoDLInputError
+from ...data.metadata import Metadata
+from ...errors import AutoDLInputError
 
 TIME_MODES = ("keep", "pad", "frames")
 

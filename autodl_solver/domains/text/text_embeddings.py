@@ -28,13 +28,13 @@ from typing import Any, Sequence, Union
 
 import numpy as np
 
-from ..errors import AutoDLInputError
+from ...errors import AutoDLInputError
 
 __all__ = ["load_word_vectors", "train_word_vectors", "train_fasttext_vectors", "model_vectors"]
 
 
 def _fasttext() -> Any:
-    from .._environment import patch_fasttext
+    from ..._environment import patch_fasttext
 
     patch_fasttext()  # fasttext-wheel 0.9.2 under numpy 2
     import fasttext

@@ -2,7 +2,7 @@
 
 Every builder returns a module that maps a batch to a ``(n, feature_dim)``
 feature matrix, its ``feature_dim``, and where its weights came from
-(:func:`~autodl_solver.domains.vision_weights.resolve_weights`).
+(:func:`~autodl_solver.domains.vision.vision_weights.resolve_weights`).
 
 * ``resnet18`` — torchvision ResNet-18, ``fc`` removed (512 features);
   ImageNet weights when they resolve (not offline on this machine).
@@ -53,7 +53,7 @@ def _load_trunk(net: Any, state: dict, source: str, head: str) -> None:
     architecture would otherwise load nothing, silently, and the backbone
     would train from scratch while the log claims pretrained weights.
     """
-    from ..errors import AutoDLInputError
+    from ...errors import AutoDLInputError
 
     trunk = {k: v for k, v in state.items() if not k.startswith(head)}
     try:
@@ -113,13 +113,13 @@ def build_image_backbone(arch: str, in_channels: int, pretrained: bool = True,
     in_channels : int
         Channels of the input batches.
     pretrained : bool
-        Look for pretrained weights (see :mod:`~autodl_solver.domains.vision_weights`).
+        Look for pretrained weights (see :mod:`~autodl_solver.domains.vision.vision_weights`).
     weights_path : str, optional
         An explicit checkpoint.
     """
     import torch.nn as nn
 
-    from ..errors import AutoDLInputError
+    from ...errors import AutoDLInputError
 
     if arch == "resnet18":
         trunk, dim, source = _resnet18(pretrained, weights_path)
@@ -137,7 +137,7 @@ def build_video_backbone(arch: str, in_channels: int, pretrained: bool = True,
     import torch.nn as nn
     import torchvision.models.video as video
 
-    from ..errors import AutoDLInputError
+    from ...errors import AutoDLInputError
 
     if arch not in VIDEO_BACKBONES:
         raise AutoDLInputError("backbone", f"got {arch!r}, expected one of {VIDEO_BACKBONES}")

@@ -1,8 +1,8 @@
-"""Logistic regression on standardised tabular features, refitted on growing rows.
+"""Logistic regression on standardised features, refitted on growing rows: the linear learner of every domain.
 
 A cheap, strongly regularised opinion (DeepWisdom's speech and text openers
-were linear models). Inputs go through the MLP's
-:class:`~autodl_solver.domains.tabular_mlp.Standardizer` (missing values ->
+were linear models). Inputs go through
+:class:`~autodl_solver.domains.core.standardizer.Standardizer` (missing values ->
 0 plus indicators). Multi-class: one multinomial model (rows without a
 positive left out); multi-label and ``output_dim == 1``: one binary model per
 class, a class without both labels among the rows gets a constant column.
@@ -10,7 +10,10 @@ Each call refits scikit-learn's L-BFGS solver, warm-started from the last
 coefficients, on twice the rows while unread rows remain; it is done once it
 has fitted all rows.
 
-It opens the solver's tabular portfolio: see
+:class:`LinearLearner` reads flattened tabular features; it is registered as
+``tabular_linear`` by :mod:`autodl_solver.domains.tabular.tabular_linear`, and
+the image, video, speech and text linear learners subclass it with their own
+features (``_features``). It opens the solver's tabular portfolio: see
 :mod:`autodl_solver.domains.portfolios` for the measurement.
 """
 from __future__ import annotations
@@ -22,11 +25,10 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from ..anytime.learner import Learner, TrainData
-from ..data.metadata import Metadata
-from .registry import register
+from ...anytime.learner import Learner, TrainData
+from ...data.metadata import Metadata
 from .shapes import available_rows, flatten_tabular, next_row_count
-from .tabular_mlp import Standardizer
+from .standardizer import Standardizer
 from .torch_utils import as_numpy
 
 
@@ -56,7 +58,6 @@ class LinearConfig:
     prior_cost_s: float = 0.2
 
 
-@register("tabular_linear", domains=("tabular",), default_config=LinearConfig)
 class LinearLearner(Learner):
     """Logistic regression (see the module docstring)."""
 

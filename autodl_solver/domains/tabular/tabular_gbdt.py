@@ -46,10 +46,10 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from ..anytime.learner import Learner, TrainData
-from ..data.metadata import Metadata
-from .registry import register
-from .shapes import available_rows, flatten_tabular, next_row_count
+from ...anytime.learner import Learner, TrainData
+from ...data.metadata import Metadata
+from ..core.shapes import available_rows, flatten_tabular, next_row_count
+from ..registry import register
 
 
 @dataclass

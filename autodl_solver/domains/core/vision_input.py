@@ -22,7 +22,7 @@ Values: each channel is standardised with the mean and standard deviation of
 the first examples (MNIST's 0-255, digits' 0-16 and JPEG's 0-1 all end up
 alike). NaN and infinities become 0 first. The number of channels is the
 metadata's; an example with another count is repeated/averaged
-(:func:`~autodl_solver.domains.shapes.normalize_channels`).
+(:func:`~autodl_solver.domains.core.shapes.normalize_channels`).
 
 :class:`TensorCache` keeps converted tensors: the test set is converted once
 (the engine passes the same list every time) and a growing training prefix
@@ -35,8 +35,9 @@ from typing import TYPE_CHECKING, Any, Iterable, Optional, Sequence
 
 import numpy as np
 
-from ..data.metadata import Metadata
-from ..errors import AutoDLInputError
+from ...data.metadata import Metadata
+from ...errors import AutoDLInputError
+from .feature_cache import same_examples
 from .shapes import normalize_channels
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -209,7 +210,8 @@ class TensorCache:
     def fixed(self, xs: Sequence[np.ndarray], max_entries: int = 2) -> "torch.Tensor":
         """The converted ``xs`` (prediction frames), converted once per list of arrays (test, validation).
 
-        A list holding the same arrays as a cached one (see :func:`same_examples`) gets the cached tensor.
+        A list holding the same arrays as a cached one (see :func:`~.feature_cache.same_examples`) gets the
+        cached tensor.
         """
         for src, tensor in self._fixed:
             if same_examples(src, xs):
@@ -238,17 +240,6 @@ class TensorCache:
     def clear(self) -> None:
         """Drop every cached tensor."""
         self._fixed, self._train = [], None
-
-
-def same_examples(a: Sequence[np.ndarray], b: Sequence[np.ndarray]) -> bool:
-    """Whether two lists hold the very same example arrays, in order (identity, not equality).
-
-    The engine's data pool hands out a new list at every ``validation()`` call
-    (the learner's checkpoint and the engine's scoring get different lists of
-    the same arrays), so caches match lists element by element: cheap, and
-    never fooled by equal-looking data.
-    """
-    return a is b or (len(a) == len(b) and all(x is y for x, y in zip(a, b)))
 
 
 def _to_device(tensor: "torch.Tensor", dev: "torch.device") -> "torch.Tensor":

@@ -1,7 +1,7 @@
 """fastText supervised classifier on the documents rebuilt from token indices.
 
 ``text_fasttext`` rebuilds each example's text through the metadata
-vocabulary (:mod:`autodl_solver.domains.text_vocab`), always joining tokens
+vocabulary (:mod:`autodl_solver.domains.text.text_vocab`), always joining tokens
 with spaces — fastText splits words on whitespace, so Chinese text, whose
 tokens are characters, is fed character by character — and trains
 ``fasttext-wheel``'s supervised model (bag of word n-grams, one hidden
@@ -33,12 +33,12 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from ..anytime.learner import Learner, TrainData
-from ..data.metadata import Metadata
-from .registry import register
-from .shapes import available_rows, next_row_count
+from ...anytime.learner import Learner, TrainData
+from ...data.metadata import Metadata
+from ..core.shapes import available_rows, next_row_count
+from ..core.torch_utils import as_numpy
+from ..registry import register
 from .text_vocab import TokenTable, build_table, documents
-from .torch_utils import as_numpy
 
 #: fastText's label prefix; documents never contain it (it would turn a word into a label).
 LABEL = "__label__"
@@ -89,7 +89,7 @@ def train_fasttext(path: str, **params: Any) -> Any:
 
     A module-level function so tests can replace it (the NaN retry path).
     """
-    from .._environment import patch_fasttext
+    from ..._environment import patch_fasttext
 
     patch_fasttext()
     import fasttext
@@ -99,7 +99,7 @@ def train_fasttext(path: str, **params: Any) -> Any:
 
 def load_fasttext(path: str) -> Any:
     """A fastText model from its ``.bin`` file (without ``fasttext.load_model``'s stderr notice)."""
-    from .._environment import patch_fasttext
+    from ..._environment import patch_fasttext
 
     patch_fasttext()
     from fasttext.FastText import _FastText
@@ -118,7 +118,7 @@ class FastTextLearner(Learner):
 
     def __init__(self, metadata: Metadata, config: Optional[FastTextConfig] = None, seed: int = 0) -> None:
         super().__init__(metadata, config or FastTextConfig(), seed)
-        from .._environment import patch_fasttext
+        from ..._environment import patch_fasttext
 
         patch_fasttext()  # import cost paid outside the timed fits
         self.output_dim = int(metadata.output_dim)
@@ -222,7 +222,7 @@ class FastTextLearner(Learner):
     # ---------------------------------------------------------------- prediction
     def _docs(self, xs: Sequence[np.ndarray]) -> list[str]:
         # validation and test: the engine passes the same lists again and again
-        from .vision_input import same_examples
+        from ..core.feature_cache import same_examples
 
         for src, docs in self._doc_cache:
             if same_examples(src, xs):

@@ -49,12 +49,13 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from ..anytime.learner import Learner, TrainData
-from ..anytime.validation import validation_nauc
-from ..data.metadata import Metadata
+from ...anytime.learner import Learner, TrainData
+from ...anytime.validation import validation_nauc
+from ...data.metadata import Metadata
+from .feature_cache import same_examples
 from .shapes import available_rows, next_row_count
 from .torch_utils import cpu_state, device, import_torch, seeded
-from .vision_input import TensorCache, VisionPlan, make_plan, same_examples
+from .vision_input import TensorCache, VisionPlan, make_plan
 
 
 @dataclass
@@ -64,7 +65,7 @@ class VisionNetConfig:
     Attributes
     ----------
     backbone : str
-        Architecture name (see :mod:`~autodl_solver.domains.vision_backbones`).
+        Architecture name (see :mod:`~autodl_solver.domains.vision.vision_backbones`).
     pretrained : bool
         Use pretrained weights when they resolve offline.
     weights_path : str, optional
@@ -255,7 +256,7 @@ class VisionNetLearner(Learner):
             self._opt = torch.optim.SGD(self.net.parameters(), lr=self._lr(), momentum=cfg.momentum, nesterov=True,
                                         weight_decay=cfg.weight_decay)
         else:
-            from ..errors import AutoDLInputError
+            from ...errors import AutoDLInputError
 
             raise AutoDLInputError("optimizer", f"got {cfg.optimizer!r}, expected 'sgd' or 'adam'")
         if self._dev.type == "cuda" and cfg.amp:

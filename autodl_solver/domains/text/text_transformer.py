@@ -1,7 +1,7 @@
 """Fine-tuning a pretrained transformer encoder (MiniLM-L6 by default) in any-time increments.
 
 ``text_transformer`` rebuilds each example's text through the metadata
-vocabulary (:mod:`autodl_solver.domains.text_vocab`), tokenises it with the
+vocabulary (:mod:`autodl_solver.domains.text.text_vocab`), tokenises it with the
 encoder's own word-piece tokenizer, mean-pools the last hidden states (as the
 sentence-transformers MiniLM was trained) and puts a linear head on top. The
 whole encoder is fine-tuned with AdamW (a smaller learning rate for the
@@ -35,15 +35,15 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from ..anytime.learner import Learner, TrainData
-from ..data.metadata import Metadata
-from ..errors import AutoDLInputError
-from .registry import register
-from .shapes import available_rows
+from ...anytime.learner import Learner, TrainData
+from ...data.metadata import Metadata
+from ...errors import AutoDLInputError
+from ..core.feature_cache import same_examples
+from ..core.shapes import available_rows
+from ..core.torch_utils import cpu_state, device, import_torch
+from ..registry import register
 from .text_embed_linear import default_model_path
 from .text_vocab import TokenTable, build_table, documents, is_chinese
-from .torch_utils import cpu_state, device, import_torch
-from .vision_input import same_examples
 
 
 @dataclass

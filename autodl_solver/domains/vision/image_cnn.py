@@ -1,7 +1,7 @@
 """The solver's image network: a pretrained 2-D backbone fine-tuned any-time (``image_cnn``).
 
-A :class:`~autodl_solver.domains.vision_trainer.VisionNetLearner` whose
-network is a backbone from :mod:`~autodl_solver.domains.vision_backbones` and
+A :class:`~autodl_solver.domains.core.vision_trainer.VisionNetLearner` whose
+network is a backbone from :mod:`~autodl_solver.domains.vision.vision_backbones` and
 a linear head on the pooled features. Input size, schedule, checkpointing,
 loss and flips are the base's.
 
@@ -29,9 +29,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .registry import register
+from ..core.vision_trainer import VisionNetConfig, VisionNetLearner
+from ..registry import register
 from .vision_backbones import build_image_backbone
-from .vision_trainer import VisionNetConfig, VisionNetLearner
 
 
 @dataclass

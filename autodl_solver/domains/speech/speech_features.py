@@ -40,8 +40,8 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from ..data.metadata import Metadata
-from ..errors import AutoDLInputError
+from ...data.metadata import Metadata
+from ...errors import AutoDLInputError
 
 #: Decibel floor: power below 1e-10 (silence, zero padding) maps here, never to -inf.
 DB_FLOOR = -100.0
