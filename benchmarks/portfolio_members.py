@@ -26,7 +26,7 @@ from autodl_solver.bench.datasets import build_dataset, get_dataset
 from autodl_solver.bench.machine import machine_info
 from autodl_solver.bench.protocol_runner import ALLOW_DIRTY_HELP, RESULTS, WORK, require_clean_tree, run_one
 from autodl_solver.bench.report import plot_dataset_curves
-from autodl_solver.domains.portfolios import solver_portfolio
+from autodl_solver.domains.methods import solver_portfolio
 from autodl_solver.utils.atomic import atomic_write_text
 
 #: One small dataset per domain (the quick suite's), plus the table datasets where a run is affordable.

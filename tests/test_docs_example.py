@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from autodl_solver.domains import registry
-from autodl_solver.domains.portfolios import BASELINE3_PORTFOLIOS, GENERIC_PORTFOLIO, SOLVER_PORTFOLIOS
+from autodl_solver.domains.methods import BASELINE3_PORTFOLIOS, GENERIC_PORTFOLIO, SOLVER_PORTFOLIOS
 
 REPO = Path(__file__).resolve().parents[1]
 DOCS = REPO / "docs"

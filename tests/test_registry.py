@@ -9,7 +9,7 @@ import pytest
 from autodl_solver.anytime.learner import Learner
 from autodl_solver.data.metadata import Metadata
 from autodl_solver.domains import registry
-from autodl_solver.domains.portfolios import GENERIC_PORTFOLIO, SOLVER_PORTFOLIOS, solver_portfolio
+from autodl_solver.domains.methods import GENERIC_PORTFOLIO, SOLVER_PORTFOLIOS, solver_portfolio
 from autodl_solver.domains.registry import (
     BASELINE_ENGINE,
     METHODS,
@@ -175,7 +175,7 @@ def test_baseline_and_mlp_methods():
 
 
 def test_baseline3_dispatches_by_domain():
-    from autodl_solver.domains.portfolios import BASELINE3_PORTFOLIOS
+    from autodl_solver.domains.methods import BASELINE3_PORTFOLIOS
 
     learners, engine = build_portfolio("baseline3", TABULAR)
     assert [l.name for l in learners] == ["tabular_mlp"] and engine == {}  # the seed: the 2x256 MLP on tables

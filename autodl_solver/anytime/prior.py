@@ -116,7 +116,7 @@ class SchedulingPrior:
 
 def portfolio_space() -> str:
     """Fingerprint of the solver's portfolios: a prior fitted for other learners does not apply."""
-    from ..domains.portfolios import SOLVER_PORTFOLIOS
+    from ..domains.methods import SOLVER_PORTFOLIOS
 
     text = json.dumps({d: list(v) for d, v in sorted(SOLVER_PORTFOLIOS.items())}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]

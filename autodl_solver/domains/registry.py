@@ -280,7 +280,7 @@ def build_portfolio(
     ----------
     method : str
         One of :data:`METHODS`. ``"solver"``: the domain's portfolio from
-        :mod:`autodl_solver.domains.portfolios`; ``"baseline0/1/2"``: the
+        :mod:`autodl_solver.domains.methods`; ``"baseline0/1/2"``: the
         seed paper's baseline alone, with :data:`BASELINE_ENGINE`;
         ``"autospeech_baseline"`` / ``"autonlp_baseline0"``: the seed's
         AutoSpeech baseline / AutoNLP Baseline 0 (TF-IDF + SVM), likewise;
@@ -303,7 +303,7 @@ def build_portfolio(
         The learners, and settings the engine must override (empty for the
         normal engine).
     """
-    from .portfolios import baseline3_portfolio, solver_portfolio
+    from .methods import baseline3_portfolio, solver_portfolio
 
     check_method(method)
     overrides = dict(config_overrides or {})

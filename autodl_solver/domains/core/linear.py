@@ -14,7 +14,7 @@ has fitted all rows.
 ``tabular_linear`` by :mod:`autodl_solver.domains.tabular.tabular_linear`, and
 the image, video, speech and text linear learners subclass it with their own
 features (``_features``). It opens the solver's tabular portfolio: see
-:mod:`autodl_solver.domains.portfolios` for the measurement.
+:mod:`autodl_solver.domains.methods` for the measurement.
 """
 from __future__ import annotations
 
