@@ -95,7 +95,7 @@ class AutoDLClassifier(ClassifierMixin, BaseEstimator):
         included; see :meth:`fit` for the one-time library imports.
     method : str
         ``"solver"`` (the any-time portfolio) or a baseline registered in
-        ``autodl_solver.domains.registry.METHODS`` (``"learner:<name>"`` runs one learner).
+        ``autodl_solver.domains.methods.METHODS`` (``"learner:<name>"`` runs one learner).
     seed : int
         Seed of the hold-out split and of every learner.
     config : dict, EngineConfig or path, optional

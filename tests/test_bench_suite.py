@@ -80,9 +80,9 @@ def test_unknown_suite_lists_the_known_ones():
 
 # ------------------------------------------------------------------- expansion
 def test_expand_tasks_skips_inapplicable_and_unavailable(monkeypatch):
-    from autodl_solver.domains import registry
+    from autodl_solver.domains import methods
 
-    monkeypatch.setattr(registry, "METHODS", registry.METHODS + ("ghost",))  # listed, no learner registered
+    monkeypatch.setattr(methods, "METHODS", methods.METHODS + ("ghost",))  # listed, no learner registered
     reg = fake_registry(("tab", "tabular"), ("img", "image"), ("wav", "speech"))
     suite = Suite("s", Path("s.yaml"), "s", 5.0, ("tab", "img", "wav"),
                   ("solver", "mlp", "autospeech_baseline", "baseline3", "not_a_method", "ghost"))

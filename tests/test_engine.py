@@ -435,9 +435,8 @@ def test_engine_config_validation_and_yaml(tmp_path):
     assert set(EngineConfig.describe()) == set(EngineConfig().to_dict())
 
 
-def test_registry_is_used_when_no_learners_are_given(monkeypatch):
-    import sys
-    import types
+def test_the_methods_portfolio_is_used_when_no_learners_are_given(monkeypatch):
+    from autodl_solver.domains import methods
 
     train, test, _ = tabular()
     calls = {}
@@ -446,9 +445,8 @@ def test_registry_is_used_when_no_learners_are_given(monkeypatch):
         calls["args"] = (method, seed)
         return [CountingCentroid(metadata, max_fits=1)], {"holdout": False, "gate_on_validation": False}
 
-    module = types.ModuleType("autodl_solver.domains.registry")
-    module.build_portfolio = build_portfolio
-    monkeypatch.setitem(sys.modules, "autodl_solver.domains.registry", module)
+    # only the portfolio is replaced: the rest of domains.methods (the portfolios the prior fingerprints) stays real
+    monkeypatch.setattr(methods, "build_portfolio", build_portfolio)
     engine = Engine(train.metadata, method="baseline1", seed=3)
     assert calls["args"] == ("baseline1", 3)
     assert engine.config.holdout is False and engine.config.gate_on_validation is False

@@ -9,17 +9,15 @@ import pytest
 from autodl_solver.anytime.learner import Learner
 from autodl_solver.data.metadata import Metadata
 from autodl_solver.domains import registry
-from autodl_solver.domains.methods import GENERIC_PORTFOLIO, SOLVER_PORTFOLIOS, solver_portfolio
-from autodl_solver.domains.registry import (
+from autodl_solver.domains.methods import (
     BASELINE_ENGINE,
+    GENERIC_PORTFOLIO,
     METHODS,
+    SOLVER_PORTFOLIOS,
     build_portfolio,
-    create,
-    get_entry,
-    list_learners,
-    load_config,
-    register,
+    solver_portfolio,
 )
+from autodl_solver.domains.registry import create, get_entry, list_learners, load_config, register
 from autodl_solver.errors import AutoDLInputError
 from autodl_solver.testing import DOMAINS, check_learner
 
@@ -136,6 +134,18 @@ def test_repository_yaml_files_load_for_every_learner():
     assert load_config("baseline1").image_size == (112, 112)
 
 
+def test_learner_configs_and_the_scheduling_prior_share_one_folder_lookup():
+    from autodl_solver import config_paths
+    from autodl_solver.anytime.prior import default_prior_path
+
+    package = REPO / "autodl_solver"
+    assert config_paths.config_dirs() == [package / "configs", REPO / "configs"]  # package copy, then checkout
+    assert registry.config_dirs is config_paths.config_dirs
+    assert default_prior_path() == config_paths.find_config("scheduler_prior.json")
+    assert config_paths.find_config("tabular.yaml") == REPO / "configs" / "tabular.yaml"
+    assert config_paths.find_config("no_such_file.yaml") is None
+
+
 # -------------------------------------------------------------- portfolios
 def test_solver_portfolio_per_domain():
     learners, engine = build_portfolio("solver", TABULAR, seed=5)
@@ -216,7 +226,7 @@ def test_every_registered_learner_passes_check_learner(name, domain):
 
 
 def test_method_domains():
-    from autodl_solver.domains.registry import method_domains
+    from autodl_solver.domains.methods import method_domains
 
     assert method_domains("solver") == method_domains("baseline3") == ("any",)
     assert method_domains("mlp") == ("tabular",) and method_domains("autonlp_baseline1") == ("text",)

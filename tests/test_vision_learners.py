@@ -25,7 +25,8 @@ from autodl_solver.anytime.engine import Engine
 from autodl_solver.data.dataset import ArrayDataset
 from autodl_solver.data.metadata import Metadata
 from autodl_solver.domains.core import vision_trainer
-from autodl_solver.domains.registry import build_portfolio, create
+from autodl_solver.domains.methods import build_portfolio
+from autodl_solver.domains.registry import create
 from autodl_solver.domains.vision.vision_backbones import build_image_backbone, build_video_backbone
 from autodl_solver.testing import make_dataset
 

@@ -138,7 +138,7 @@ class Engine:
         Metadata of the training set.
     learners : sequence of Learner, optional
         The portfolio, cheap to strong. ``None`` builds it with
-        ``autodl_solver.domains.registry.build_portfolio(method, metadata, seed)``,
+        ``autodl_solver.domains.methods.build_portfolio(method, metadata, seed)``,
         whose engine-config overrides are applied on top of ``config``.
     method : str
         Registry method used when ``learners`` is None.
@@ -161,7 +161,7 @@ class Engine:
         config.validate()
         self.seed = int(config.seed if config.seed is not None else seed)
         if learners is None:
-            from ..domains.registry import build_portfolio
+            from ..domains.methods import build_portfolio
 
             learners, overrides = build_portfolio(method, metadata, seed=self.seed)
             config = config.update(overrides or {})

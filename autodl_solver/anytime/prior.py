@@ -40,6 +40,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
+from ..config_paths import find_config
+
 __all__ = ["LearnerPrior", "SchedulingPrior", "load_prior", "default_prior_path", "portfolio_space",
            "example_units", "PRIOR_FORMAT", "PRIOR_ENV"]
 
@@ -124,13 +126,7 @@ def portfolio_space() -> str:
 
 def default_prior_path() -> Optional[Path]:
     """``configs/scheduler_prior.json`` (the installed package's copy first), or None when absent."""
-    here = Path(__file__).resolve()
-    # the same folders as the learner configs (domains/registry.py config_dirs): package copy, then repository
-    for folder in (here.parents[1] / "configs", here.parents[2] / "configs"):
-        path = folder / _FILE_NAME
-        if path.is_file():
-            return path
-    return None
+    return find_config(_FILE_NAME)  # the learner configs' folders (config_paths.py): package copy, then repository
 
 
 def example_units(tensor_shape: Sequence[Optional[int]]) -> int:

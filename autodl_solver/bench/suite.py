@@ -1,7 +1,7 @@
 """Benchmark suites: (dataset x method) runs from ``configs/suites/<name>.yaml``, on any executor.
 
 A suite file names its datasets (keys of :data:`autodl_solver.bench.datasets.DATASETS`),
-its methods (:data:`autodl_solver.domains.registry.METHODS`), the budget T and
+its methods (:data:`autodl_solver.domains.methods.METHODS`), the budget T and
 the result tag::
 
     tag: quick             # results/<tag>.{json,md}, work/runs/<tag>/<dataset>/<method>/row.json
@@ -159,7 +159,7 @@ def _names(value: Any, path: Path, key: str) -> tuple[str, ...]:
 
 def method_domains(method: str) -> Optional[tuple[str, ...]]:
     """Domains ``method`` accepts (``("any",)`` for all); ``None`` when it is not available here."""
-    from autodl_solver.domains.registry import method_domains as registry_domains
+    from autodl_solver.domains.methods import method_domains as registry_domains
 
     try:
         return registry_domains(method)
@@ -180,7 +180,7 @@ def expand_tasks(suite: Suite, registry: Optional[dict[str, DatasetSpec]] = None
     datasets, methods : sequences of str, optional
         Replace the suite's lists (``--datasets`` / ``--methods``).
     """
-    from autodl_solver.domains.registry import METHODS
+    from autodl_solver.domains.methods import METHODS
 
     registry = DATASETS if registry is None else registry
     plan = Plan()

@@ -169,7 +169,7 @@ def check_method(method: Optional[str], code_dir: str | os.PathLike | None = Non
         return None
     if code_dir is not None and Path(code_dir).resolve() != default_code_dir():
         return method
-    from ..domains.registry import check_method as registry_check_method
+    from ..domains.methods import check_method as registry_check_method
 
     try:
         return registry_check_method(method)  # METHODS or learner:<registered name>

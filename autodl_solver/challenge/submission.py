@@ -170,7 +170,7 @@ def build_submission(
 def _check_method(method: str) -> None:
     """Refuse an unknown method now rather than at ingestion time."""
     try:
-        from ..domains.registry import METHODS
+        from ..domains.methods import METHODS
     except ImportError:  # registry not importable: let Model report it at start-up
         return
     if method not in METHODS:

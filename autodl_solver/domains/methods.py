@@ -1,4 +1,14 @@
-"""Which learners the solver runs for each domain, cheap to strong.
+"""Which methods exist, and which learners each runs: the solver's portfolios and the baselines.
+
+A *method* is what ``--method`` names (:data:`METHODS`, or ``learner:<name>``
+for one registered learner alone); :func:`build_portfolio` turns a method and
+a dataset's metadata into learners (built by :mod:`~.registry`) and the engine
+settings it needs. The learners themselves are known by
+:mod:`autodl_solver.domains.registry` only; this module imports it, never the
+other way round.
+
+The solver's portfolios, cheap to strong
+---------------------------------------
 
 The engine tries the learners roughly in this order, so the first one must
 give a prediction fast (AutoDL's ALC weights the first minute heavily; see
@@ -47,7 +57,25 @@ give a prediction fast (AutoDL's ALC weights the first minute heavily; see
 """
 from __future__ import annotations
 
-from .inference import DOMAINS
+from typing import Any, Mapping, Optional
+
+from ..anytime.learner import Learner
+from ..data.metadata import Metadata
+from ..errors import AutoDLInputError
+from .inference import DOMAINS, infer_domain
+from .registry import create, get_entry, list_learners, load_config
+
+#: The methods a user can ask for (``build_portfolio``).
+METHODS = ("solver", "baseline0", "baseline1", "baseline2", "baseline3", "mlp", "autospeech_baseline",
+           "autonlp_baseline0", "autonlp_baseline1", "autonlp_baseline2")
+
+#: Prefix of a single-learner method: ``learner:<name>`` runs one registered learner alone with the normal
+#: engine (hold-out, gating), e.g. to compare a portfolio with its best member.
+SINGLE_LEARNER_PREFIX = "learner:"
+
+#: Engine settings for the seed paper's baselines: no hold-out, every
+#: prediction emitted, no ensembling (they are compared as the paper ran them).
+BASELINE_ENGINE = {"holdout": False, "gate_on_validation": False, "ensemble": False}
 
 #: Works on every shape; used where a domain has no learners of its own yet.
 GENERIC_PORTFOLIO: tuple[str, ...] = ("baseline1", "baseline2")
@@ -94,11 +122,104 @@ def solver_portfolio(domain: str) -> list[str]:
 
 
 def _registered(domain: str, portfolios: dict[str, tuple[str, ...]]) -> list[str]:
-    from ..errors import AutoDLInputError
-    from .registry import list_learners
-
     if domain not in DOMAINS:
         raise AutoDLInputError("domain", f"got {domain!r}, expected one of {DOMAINS}")
     registered = set(list_learners())
     names = [n for n in portfolios.get(domain, ()) if n in registered]
     return names or list(GENERIC_PORTFOLIO)
+
+
+#: Methods that dispatch on the inferred domain, so they run on every one.
+_ANY_DOMAIN_METHODS = ("solver", "baseline3")
+
+
+def method_learner(method: str) -> str:
+    """The registered learner a single-learner method runs (``mlp`` is ``tabular_mlp``, ``learner:X`` is X)."""
+    if method.startswith(SINGLE_LEARNER_PREFIX):
+        return method[len(SINGLE_LEARNER_PREFIX):]
+    return "tabular_mlp" if method == "mlp" else method
+
+
+def check_method(method: str) -> str:
+    """``method`` when it names a method (:data:`METHODS` or ``learner:<registered name>``), else an error."""
+    if not isinstance(method, str):
+        raise AutoDLInputError("method", f"expected a method name, got {method!r}")
+    if method.startswith(SINGLE_LEARNER_PREFIX):
+        get_entry(method_learner(method))
+        return method
+    if method not in METHODS:
+        raise AutoDLInputError("method", f"got {method!r}, expected one of {METHODS} or "
+                                         f"'{SINGLE_LEARNER_PREFIX}<learner>' (learners: {list_learners()})")
+    return method
+
+
+def method_domains(method: str) -> tuple[str, ...]:
+    """Domains ``method`` runs on (``("any",)``: all of them).
+
+    Raises :class:`~autodl_solver.errors.AutoDLInputError` (``"method"``) for
+    an unknown method and (``"learner"``) when its learner is not registered.
+    """
+    check_method(method)
+    if method in _ANY_DOMAIN_METHODS:
+        return ("any",)
+    return tuple(get_entry(method_learner(method)).domains)
+
+
+def build_portfolio(
+    method: str,
+    metadata: Metadata,
+    seed: int = 0,
+    config_overrides: Optional[Mapping[str, Mapping[str, Any]]] = None,
+) -> tuple[list[Learner], dict[str, Any]]:
+    """The learners of ``method`` for this dataset, cheap to strong, and engine overrides.
+
+    Parameters
+    ----------
+    method : str
+        One of :data:`METHODS`. ``"solver"``: the domain's portfolio
+        (:data:`SOLVER_PORTFOLIOS`); ``"baseline0/1/2"``: the
+        seed paper's baseline alone, with :data:`BASELINE_ENGINE`;
+        ``"autospeech_baseline"`` / ``"autonlp_baseline0"``: the seed's
+        AutoSpeech baseline / AutoNLP Baseline 0 (TF-IDF + SVM), likewise;
+        ``"mlp"``: the 2x256 MLP alone with the normal engine; ``"learner:<name>"``:
+        any registered learner alone with the normal engine;
+        ``"baseline3"``: the seed's AutoDL Baseline 3, domain inference
+        dispatching to the winner-style learners of each domain (the 2x256
+        MLP on tabular data), with the normal engine; ``"autonlp_baseline1"``
+        / ``"autonlp_baseline2"``: the seed's Kim-CNN AutoNLP baselines.
+    metadata : Metadata
+        The training set's metadata (its shape decides the domain).
+    seed : int
+        Seed given to every learner.
+    config_overrides : mapping, optional
+        ``{learner name: {field: value}}`` applied on top of the configs.
+
+    Returns
+    -------
+    (list of Learner, dict)
+        The learners, and settings the engine must override (empty for the
+        normal engine).
+    """
+    check_method(method)
+    overrides = dict(config_overrides or {})
+    for key, value in overrides.items():
+        get_entry(key)  # a misspelt learner name is an error, not a silent no-op
+        if not isinstance(value, Mapping):
+            raise AutoDLInputError("config_overrides", f"{key}: expected a mapping of field -> value")
+    if method == "solver":
+        names = solver_portfolio(infer_domain(metadata))
+        engine: dict[str, Any] = {}
+    elif method == "baseline3":
+        names, engine = baseline3_portfolio(infer_domain(metadata)), {}
+    elif method == "mlp" or method.startswith(SINGLE_LEARNER_PREFIX):
+        names, engine = [method_learner(method)], {}
+        accepted, domain = method_domains(method), infer_domain(metadata)
+        if "any" not in accepted and domain not in accepted:
+            raise AutoDLInputError("method", f"{method!r} runs on {', '.join(accepted)} datasets; this one is {domain}")
+    else:
+        names, engine = [method], dict(BASELINE_ENGINE)
+        accepted, domain = method_domains(method), infer_domain(metadata)
+        if "any" not in accepted and domain not in accepted:
+            raise AutoDLInputError("method", f"{method!r} runs on {', '.join(accepted)} datasets; this one is {domain}")
+    learners = [create(n, metadata, load_config(n, overrides.get(n)), seed=seed) for n in names]
+    return learners, engine

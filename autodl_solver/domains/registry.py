@@ -5,60 +5,33 @@ Register a learner class with its domains and its config dataclass::
     @register("tabular_gbdt", domains=("tabular",), default_config=GBDTConfig)
     class GBDTLearner(Learner): ...
 
-then build it by name with :func:`create`, list names with
-:func:`list_learners`, and build a whole method's portfolio with
-:func:`build_portfolio`.
+then build it by name with :func:`create` and list names with
+:func:`list_learners`. Which *methods* exist (``solver``, the baselines,
+``learner:<name>``) and the learners each runs is
+:mod:`autodl_solver.domains.methods`; this module only knows learners.
+
+The built-in learners live in the sub-packages ``tabular``, ``vision``,
+``speech``, ``text`` and ``baselines``: importing one registers its learners,
+and the first lookup here imports them all (:func:`_load_builtins`).
 
 Configuration: the dataclass defaults are the single source of truth; a YAML
 file in ``configs/`` may override them (a mapping ``learner name -> {field:
 value}``, see ``configs/tabular.yaml``), and explicit overrides (CLI flags,
-``build_portfolio(config_overrides=...)``) override both. Unknown fields are
+``methods.build_portfolio(config_overrides=...)``) override both. Unknown fields are
 an :class:`~autodl_solver.errors.AutoDLInputError`.
 """
 from __future__ import annotations
 
 import dataclasses
-import importlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping, Optional, Sequence
 
 from ..anytime.learner import Learner
+from ..config_paths import config_dirs
 from ..data.metadata import Metadata
 from ..errors import AutoDLInputError
-from .inference import DOMAINS, infer_domain
-
-#: The methods a user can ask for (``build_portfolio``).
-METHODS = ("solver", "baseline0", "baseline1", "baseline2", "baseline3", "mlp", "autospeech_baseline",
-           "autonlp_baseline0", "autonlp_baseline1", "autonlp_baseline2")
-
-#: Prefix of a single-learner method: ``learner:<name>`` runs one registered learner alone with the normal
-#: engine (hold-out, gating), e.g. to compare a portfolio with its best member.
-SINGLE_LEARNER_PREFIX = "learner:"
-
-#: Engine settings for the seed paper's baselines: no hold-out, every
-#: prediction emitted, no ensembling (they are compared as the paper ran them).
-BASELINE_ENGINE = {"holdout": False, "gate_on_validation": False, "ensemble": False}
-
-#: Modules that register the built-in learners (imported on first use).
-_BUILTIN_MODULES = (
-    "autodl_solver.domains.baselines.baselines",
-    "autodl_solver.domains.tabular.tabular_gbdt",
-    "autodl_solver.domains.tabular.tabular_mlp",
-    "autodl_solver.domains.tabular.tabular_linear",
-    "autodl_solver.domains.vision.vision_linear",
-    "autodl_solver.domains.vision.image_cnn",
-    "autodl_solver.domains.vision.video_nets",
-    "autodl_solver.domains.baselines.autospeech_baseline",
-    "autodl_solver.domains.speech.speech_linear",
-    "autodl_solver.domains.speech.speech_cnn",
-    "autodl_solver.domains.text.text_linear",
-    "autodl_solver.domains.baselines.autonlp_baselines",
-    "autodl_solver.domains.text.text_fasttext",
-    "autodl_solver.domains.text.text_embed_linear",
-    "autodl_solver.domains.text.text_transformer",
-    "autodl_solver.domains.text.text_cnn",
-)
+from .inference import DOMAINS
 
 
 @dataclass(frozen=True)
@@ -119,10 +92,14 @@ def register(
 
 
 def _load_builtins() -> None:
+    """Import the built-in learners: importing a sub-package registers its learners.
+
+    Done on first use rather than at import, so that importing the registry (or the CLI) stays cheap.
+    """
     global _builtins_loaded
     if not _builtins_loaded:
-        for module in _BUILTIN_MODULES:
-            importlib.import_module(module)
+        from . import baselines, speech, tabular, text, vision  # noqa: F401  (each registers its learners)
+
         _builtins_loaded = True
 
 
@@ -143,16 +120,7 @@ def list_learners(domain: Optional[str] = None) -> list[str]:
 
 
 # ------------------------------------------------------------------- configs
-def config_dirs() -> list[Path]:
-    """Where YAML configs are looked up, first match wins.
-
-    ``autodl_solver/configs/`` (an installed package's copy) then the
-    repository's ``configs/`` folder.
-    """
-    here = Path(__file__).resolve()
-    return [here.parents[1] / "configs", here.parents[2] / "configs"]
-
-
+# config_dirs (autodl_solver/config_paths.py): where the YAML files are looked up, first match wins.
 def _yaml_overrides(entry: LearnerEntry, config_dir: Optional[Path]) -> tuple[dict[str, Any], str]:
     import yaml
 
@@ -230,101 +198,3 @@ def create(name: str, metadata: Metadata, config: Any = None, seed: int = 0) -> 
         raise AutoDLInputError("config", f"learner {name!r} expects a {entry.default_config.__name__}, "
                                          f"got {type(config).__name__}")
     return entry.cls(metadata, config=config, seed=seed)
-
-
-#: Methods that dispatch on the inferred domain, so they run on every one.
-_ANY_DOMAIN_METHODS = ("solver", "baseline3")
-
-
-def method_learner(method: str) -> str:
-    """The registered learner a single-learner method runs (``mlp`` is ``tabular_mlp``, ``learner:X`` is X)."""
-    if method.startswith(SINGLE_LEARNER_PREFIX):
-        return method[len(SINGLE_LEARNER_PREFIX):]
-    return "tabular_mlp" if method == "mlp" else method
-
-
-def check_method(method: str) -> str:
-    """``method`` when it names a method (:data:`METHODS` or ``learner:<registered name>``), else an error."""
-    if not isinstance(method, str):
-        raise AutoDLInputError("method", f"expected a method name, got {method!r}")
-    if method.startswith(SINGLE_LEARNER_PREFIX):
-        get_entry(method_learner(method))
-        return method
-    if method not in METHODS:
-        raise AutoDLInputError("method", f"got {method!r}, expected one of {METHODS} or "
-                                         f"'{SINGLE_LEARNER_PREFIX}<learner>' (learners: {list_learners()})")
-    return method
-
-
-def method_domains(method: str) -> tuple[str, ...]:
-    """Domains ``method`` runs on (``("any",)``: all of them).
-
-    Raises :class:`~autodl_solver.errors.AutoDLInputError` (``"method"``) for
-    an unknown method and (``"learner"``) when its learner is not registered.
-    """
-    check_method(method)
-    if method in _ANY_DOMAIN_METHODS:
-        return ("any",)
-    return tuple(get_entry(method_learner(method)).domains)
-
-
-def build_portfolio(
-    method: str,
-    metadata: Metadata,
-    seed: int = 0,
-    config_overrides: Optional[Mapping[str, Mapping[str, Any]]] = None,
-) -> tuple[list[Learner], dict[str, Any]]:
-    """The learners of ``method`` for this dataset, cheap to strong, and engine overrides.
-
-    Parameters
-    ----------
-    method : str
-        One of :data:`METHODS`. ``"solver"``: the domain's portfolio from
-        :mod:`autodl_solver.domains.methods`; ``"baseline0/1/2"``: the
-        seed paper's baseline alone, with :data:`BASELINE_ENGINE`;
-        ``"autospeech_baseline"`` / ``"autonlp_baseline0"``: the seed's
-        AutoSpeech baseline / AutoNLP Baseline 0 (TF-IDF + SVM), likewise;
-        ``"mlp"``: the 2x256 MLP alone with the normal engine; ``"learner:<name>"``:
-        any registered learner alone with the normal engine;
-        ``"baseline3"``: the seed's AutoDL Baseline 3, domain inference
-        dispatching to the winner-style learners of each domain (the 2x256
-        MLP on tabular data), with the normal engine; ``"autonlp_baseline1"``
-        / ``"autonlp_baseline2"``: the seed's Kim-CNN AutoNLP baselines.
-    metadata : Metadata
-        The training set's metadata (its shape decides the domain).
-    seed : int
-        Seed given to every learner.
-    config_overrides : mapping, optional
-        ``{learner name: {field: value}}`` applied on top of the configs.
-
-    Returns
-    -------
-    (list of Learner, dict)
-        The learners, and settings the engine must override (empty for the
-        normal engine).
-    """
-    from .methods import baseline3_portfolio, solver_portfolio
-
-    check_method(method)
-    overrides = dict(config_overrides or {})
-    for key, value in overrides.items():
-        get_entry(key)  # a misspelt learner name is an error, not a silent no-op
-        if not isinstance(value, Mapping):
-            raise AutoDLInputError("config_overrides", f"{key}: expected a mapping of field -> value")
-    if method == "solver":
-        names = solver_portfolio(infer_domain(metadata))
-        engine: dict[str, Any] = {}
-    elif method == "baseline3":
-        names, engine = baseline3_portfolio(infer_domain(metadata)), {}
-    elif method == "mlp" or method.startswith(SINGLE_LEARNER_PREFIX):
-        names, engine = [method_learner(method)], {}
-        accepted, domain = method_domains(method), infer_domain(metadata)
-        if "any" not in accepted and domain not in accepted:
-            raise AutoDLInputError("method", f"{method!r} runs on {', '.join(accepted)} datasets; this one is {domain}")
-    else:
-        names, engine = [method], dict(BASELINE_ENGINE)
-        accepted, domain = method_domains(method), infer_domain(metadata)
-        if "any" not in accepted and domain not in accepted:
-            raise AutoDLInputError("method", f"{method!r} runs on {', '.join(accepted)} datasets; this one is {domain}")
-    learners = [create(n, metadata, load_config(n, overrides.get(n)), seed=seed) for n in names]
-    return learners, engine

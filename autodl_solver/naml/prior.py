@@ -44,7 +44,7 @@ per trial and knows nothing of cost: on O1 at T = 60 s on a shared core,
 ``"first"`` put the frozen-MiniLM learner first and no prediction came
 before the budget ran out (``benchmarks/results/naml_experiment.md``). The
 rest of the portfolio keeps its order. :func:`build_prior_portfolio` builds the learners with
-:func:`~autodl_solver.domains.registry.build_portfolio` (the overrides go
+:func:`~autodl_solver.domains.methods.build_portfolio` (the overrides go
 through its ``config_overrides``) and reorders them; the challenge
 ``model.py`` calls it when ``AUTODL_SOLVER_PRIOR`` (``autodl-solver run
 --prior FILE``) or the settings key ``prior`` names a prior file.
@@ -175,10 +175,11 @@ def build_prior_portfolio(prior_path: str | os.PathLike, method: str, metadata: 
     (list of Learner, dict) or None
         The learners (the prior's learner placed as its ``placement`` says,
         built even if the domain's portfolio does not list it) and the engine overrides of
-        :func:`~autodl_solver.domains.registry.build_portfolio`.
+        :func:`~autodl_solver.domains.methods.build_portfolio`.
     """
     from ..domains.inference import infer_domain
-    from ..domains.registry import build_portfolio, create, load_config
+    from ..domains.methods import build_portfolio
+    from ..domains.registry import create, load_config
 
     prior = read_prior(prior_path)
     domain = infer_domain(metadata)
