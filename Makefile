@@ -25,10 +25,11 @@ $(STAMP): requirements.txt requirements-dev.txt requirements.lock pyproject.toml
 demo: setup
 	$(VENV)/bin/autodl-solver demo --output_dir demo_output
 
-# ruff (pinned in requirements-dev.txt, configured in pyproject.toml); make test runs it first, so a
-# violation fails CI.
+# ruff, then mypy on the public API (both pinned in requirements-dev.txt and configured in pyproject.toml:
+# mypy checks the `files` of [tool.mypy]); make test runs it first, so a violation or type error fails CI.
 lint: setup
 	$(VENV)/bin/ruff check autodl_solver benchmarks tests
+	$(VENV)/bin/mypy
 
 test: setup lint
 	$(PY) -m pytest -q

@@ -25,6 +25,7 @@ import numpy as np
 from ..utils.atomic import atomic_open, atomic_write_text
 
 if TYPE_CHECKING:  # pragma: no cover
+    from .clock import Clock
     from .engine import Engine
 
 __all__ = ["RoundInfo", "Callback", "PredictionWriter", "LearningCurveRecorder", "ProgressBar", "LoggingCallback",
@@ -80,6 +81,12 @@ class RoundInfo:
     def to_dict(self) -> dict[str, Any]:
         """Plain-data form."""
         return asdict(self)
+
+
+def _clock(engine: "Engine") -> "Clock":
+    """The engine's clock: it is started before ``on_start`` and every later event."""
+    assert engine.clock is not None
+    return engine.clock
 
 
 class Callback:
@@ -140,7 +147,7 @@ class PredictionWriter(Callback):
         self._start = 0.0
 
     def on_start(self, engine: "Engine") -> None:
-        clock = engine.clock
+        clock = _clock(engine)
         self._start = clock.start
         self.count = 0
         self._lines = [f"ingestion_pid: {os.getpid()}", f"task_name: {self.task_name}",
@@ -194,7 +201,7 @@ class ProgressBar(Callback):
     def on_start(self, engine: "Engine") -> None:
         from tqdm.auto import tqdm
 
-        self._bar = tqdm(total=round(engine.clock.time_budget, 1), unit="s", file=sys.stderr,
+        self._bar = tqdm(total=round(_clock(engine).time_budget, 1), unit="s", file=sys.stderr,
                          disable=self.disable, desc="autodl", leave=True, dynamic_ncols=True)
 
     def on_round_end(self, engine: "Engine", info: RoundInfo) -> None:
@@ -226,7 +233,7 @@ class LoggingCallback(Callback):
         self.level = level
 
     def on_start(self, engine: "Engine") -> None:
-        self.logger.log(self.level, "engine started: budget %.1f s, learners %s", engine.clock.time_budget,
+        self.logger.log(self.level, "engine started: budget %.1f s, learners %s", _clock(engine).time_budget,
                         ", ".join(engine.learner_names))
 
     def on_round_end(self, engine: "Engine", info: RoundInfo) -> None:

@@ -80,7 +80,7 @@ def carve_holdout(y: np.ndarray, size: int, rng: np.random.Generator) -> np.ndar
         taken += 1
 
     # 1. cover every class with >= 2 positives, rarest first
-    tie = rng.random(k)
+    tie = rng.random(int(k))
     for c in sorted(np.flatnonzero(counts >= 2), key=lambda c: (counts[c], tie[c])):
         if taken >= size:
             break

@@ -90,7 +90,13 @@ def blend(preds: Sequence[np.ndarray], weights: Sequence[float], mode: str,
         return np.asarray(preds[0], dtype=np.float32)
     total = np.zeros(np.shape(preds[0]), np.float64)
     for i, (p, w) in enumerate(zip(preds, weights)):
-        part = rank_normalise(p, refs[i]) if mode == "rank" else np.asarray(p, dtype=np.float64)
+        if mode == "rank":
+            ref = refs[i] if refs is not None else None
+            if ref is None:
+                raise ValueError(f"mode 'rank' needs the rank reference of member {i} (refs)")
+            part = rank_normalise(p, ref)
+        else:
+            part = np.asarray(p, dtype=np.float64)
         total += float(w) * part
     return (total / float(sum(weights))).astype(np.float32)
 
@@ -139,11 +145,14 @@ def greedy_selection(val_preds: Mapping[int, np.ndarray], y_val: np.ndarray, sco
     size = 1
     best_counts, best_score = dict(counts), best
     for _ in range(max_size - 1):
-        step_key, step_score = None, -np.inf
+        step_key: Optional[int] = None
+        step_score = -np.inf
         for k in pool:
             s = validation_nauc(y_val, (total + parts[k]) / (size + 1))
             if s > step_score:
                 step_key, step_score = k, s
+        if step_key is None:  # every blend scored NaN (NaN predictions): nothing to add
+            break
         counts[step_key] = counts.get(step_key, 0) + 1
         total += parts[step_key]
         size += 1

@@ -43,6 +43,7 @@ import math
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
+from ..metrics import transform_time
 from .prior import LearnerPrior
 
 __all__ = ["RoundOption", "Choice", "Scheduler", "log_time"]
@@ -51,10 +52,13 @@ _MIN_COST_S = 1e-3
 
 
 def log_time(t: float, time_budget: float, t0: float = 60.0) -> float:
-    """The challenge's log time axis ``t~(t)``, clipped to [0, 1]."""
+    """The challenge's log time axis ``t~(t)`` (``metrics.transform_time``), clipped to [0, 1].
+
+    A non-positive budget gives 1.0 (no time left), and negative times count as 0.
+    """
     if time_budget <= 0:
         return 1.0
-    return min(1.0, max(0.0, math.log1p(max(t, 0.0) / t0) / math.log1p(time_budget / t0)))
+    return min(1.0, max(0.0, float(transform_time(max(t, 0.0), time_budget, t0))))
 
 
 @dataclass

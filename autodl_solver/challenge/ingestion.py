@@ -470,7 +470,7 @@ class _ErrorRecorder(logging.Handler):
             self.failure = f"{record.getMessage().splitlines()[0]}: {type(exc).__name__}: {exc}"
 
 
-def _data_error(exc: BaseException) -> Optional[AutoDLInputError]:
+def _data_error(exc: Optional[BaseException]) -> Optional[AutoDLInputError]:
     """The data error in ``exc``'s chain (ours, or TensorFlow's about the records), if any."""
     seen = set()
     while exc is not None and id(exc) not in seen:

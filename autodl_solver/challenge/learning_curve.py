@@ -12,7 +12,7 @@ import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator, NamedTuple, Optional, Union
+from typing import Callable, Iterator, NamedTuple, Optional, Union, cast
 
 import numpy as np
 
@@ -358,7 +358,8 @@ class RunScorer:
     @property
     def accuracy_scores(self) -> Optional[list[float]]:
         """Accuracy per prediction, or None when the task is not one-hot."""
-        return [p.accuracy for p in self.points] if self.is_multiclass else None
+        # One-hot solutions: every point's accuracy is a float (scoring.accuracy gives None otherwise only).
+        return [cast(float, p.accuracy) for p in self.points] if self.is_multiclass else None
 
     def curve(self, time_budget: float, t0: float = DEFAULT_T0) -> LearningCurve:
         """The learning curve of the predictions scored so far."""

@@ -219,7 +219,7 @@ class Model:
         self.metadata = Metadata.from_official(metadata)
         self.settings = load_settings()
         seed_everything(self.settings["seed"])
-        from autodl_solver.anytime.callbacks import LoggingCallback, RoundLogWriter
+        from autodl_solver.anytime.callbacks import Callback, LoggingCallback, RoundLogWriter
         from autodl_solver.anytime.config import EngineConfig
         from autodl_solver.anytime.engine import Engine
         from autodl_solver.domains.inference import infer_domain
@@ -238,7 +238,7 @@ class Model:
                 config = config.update(engine_overrides or {})
                 # the controller's choice reaches the scheduler through the same interface as the fitted prior
                 scheduling = scheduling_prior(self.settings["prior"], self.metadata)
-        callbacks = [LoggingCallback()]
+        callbacks: list[Callback] = [LoggingCallback()]
         if os.environ.get(ROUND_LOG_ENV):
             callbacks.append(RoundLogWriter(os.environ[ROUND_LOG_ENV]))
         self.engine = Engine(self.metadata, learners, method=self.settings["method"], config=config,

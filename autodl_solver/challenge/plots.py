@@ -129,6 +129,7 @@ def _save(fig, path: PathLike) -> None:
 def _mark_learners(ax, curve: LearningCurve, bottom: float) -> None:
     """One marker and colour per learner on the zoomed panel, with a legend naming them."""
     T = curve.time_budget
+    assert curve.learners is not None  # the caller checks
     points = [(float(transform_time(t, T, curve.t0)), s, name)
               for t, s, name in zip(curve.timestamps, curve.scores, curve.learners) if t <= T]
     names = list(dict.fromkeys(name for _, _, name in points if name is not None))

@@ -91,7 +91,8 @@ def _staged_dir(folder: Path, link_name: str, target: Path) -> Path:
     return folder
 
 
-def _locate_inputs(dataset: str | os.PathLike, solution_dir: Optional[str | os.PathLike]):
+def _locate_inputs(dataset: str | os.PathLike,
+                   solution_dir: Optional[str | os.PathLike]) -> tuple[Path, Path, Path, str]:
     """``(dataset_dir, X.data, X.solution, task)``, checked but nothing created."""
     dataset_dir, data_entry = resolve_dataset(dataset)
     task = data_entry.name[: -len(".data")]

@@ -115,6 +115,11 @@ class _Ingestion:
         """True only when we know for sure that ingestion has ended."""
         return self.process is not None and self.process.poll() is not None
 
+    @property
+    def returncode(self) -> Optional[int]:
+        """The exit status of the process we started (None: not ours, or still running)."""
+        return None if self.process is None else self.process.returncode
+
     def alive(self) -> bool:
         if self.process is not None:
             return self.process.poll() is None
@@ -158,7 +163,7 @@ def _wait_for_start(start_path: Path, wait_start_s: float, poll_interval: float,
                     raise
         if ingestion.exited():
             raise AutoDLInputError(
-                start_path, f"ingestion exited (status {ingestion.process.returncode}) without writing it"
+                start_path, f"ingestion exited (status {ingestion.returncode}) without writing it"
             )
         remaining = deadline - time.monotonic()
         if remaining <= 0:
@@ -268,7 +273,7 @@ def run_scoring(
                 break
             if ingestion.exited():
                 logger.warning("ingestion exited (status %s) without writing end.txt",
-                               ingestion.process.returncode)
+                               ingestion.returncode)
                 break
             # strict=False: a prediction whose timestamp line is not readable
             # yet waits for the next poll.

@@ -3,7 +3,10 @@
 Pure numpy, so ``import autodl_solver.challenge.scoring`` stays cheap. Each
 function reproduces the official scoring program (``score.py`` v20191219 and
 ``libscores.py`` of the AutoDL starting kit); see
-``docs/protocol.md`` §4 for the formulas.
+``docs/protocol.md`` §4 for the formulas. The arithmetic is the package's one
+implementation in :mod:`autodl_solver.metrics` (shared with the engine's
+validation score and scheduler); this module adds the official input checks and
+errors.
 
 * :func:`nauc` - normalized area under the ROC curve, ``2 * mean_k AUC_k - 1``
   over the classes that have both positive and negative test examples.
@@ -18,10 +21,9 @@ from typing import Optional, Sequence
 
 import numpy as np
 
+from .. import metrics
 from ..errors import AutoDLInputError
-
-#: The official ``t0`` of the time transformation (seconds).
-DEFAULT_T0 = 60.0
+from ..metrics import DEFAULT_T0
 
 __all__ = [
     "DEFAULT_T0",
@@ -84,11 +86,7 @@ def valid_columns(solution) -> np.ndarray:
     numpy.ndarray of int
         The kept column indices, increasing.
     """
-    sol = _as_2d(solution, "solution")
-    n = sol.shape[0]
-    col_sum = sol.sum(axis=0)
-    keep = ~(np.isclose(col_sum, 0) | np.isclose(col_sum, n))
-    return np.flatnonzero(keep)
+    return np.flatnonzero(metrics.valid_columns(_as_2d(solution, "solution")))
 
 
 def tiedrank(values) -> np.ndarray:
@@ -97,22 +95,7 @@ def tiedrank(values) -> np.ndarray:
     The vectorized equivalent of ``libscores.tiedrank`` (which averages the
     ranks of a run of ties with a moving average); identical up to rounding.
     """
-    a = np.asarray(values, dtype=np.float64).ravel()
-    n = a.size
-    if n == 0:
-        return np.empty(0)
-    order = np.argsort(a, kind="mergesort")
-    sorted_a = a[order]
-    # Start of each run of equal values in sorted order.
-    is_new = np.concatenate(([True], sorted_a[1:] != sorted_a[:-1]))
-    run_id = np.cumsum(is_new) - 1
-    bounds = np.concatenate((np.flatnonzero(is_new), [n]))
-    # Run i covers sorted positions bounds[i] .. bounds[i+1]-1, i.e. ranks
-    # bounds[i]+1 .. bounds[i+1]; its average is their midpoint.
-    average = 0.5 * (bounds[:-1] + 1 + bounds[1:])
-    ranks = np.empty(n)
-    ranks[order] = average[run_id]
-    return ranks
+    return metrics.average_ranks(np.asarray(values, dtype=np.float64).ravel())[:, 0]
 
 
 def column_aucs(solution, prediction) -> np.ndarray:
@@ -133,15 +116,7 @@ def column_aucs(solution, prediction) -> np.ndarray:
     numpy.ndarray of shape (n_classes,)
     """
     sol, pred = _check_pair(solution, prediction)
-    aucs = np.empty(sol.shape[1])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        for k in range(sol.shape[1]):
-            ranks = tiedrank(pred[:, k])
-            positive = sol[:, k] == 1
-            npos = float(np.count_nonzero(positive))
-            nneg = float(np.count_nonzero(sol[:, k] < 1))
-            aucs[k] = (ranks[positive].sum() - npos * (npos + 1) / 2) / (nneg * npos)
-    return aucs
+    return metrics.column_aucs(sol == 1, pred, negative=sol < 1)
 
 
 def nauc(solution, prediction) -> float:
@@ -179,14 +154,13 @@ def nauc(solution, prediction) -> float:
         # The official code counts positives as ``y == 1`` and negatives as
         # ``y < 1``; other values would silently give NaN.
         raise AutoDLInputError("solution", "expected 0/1 labels only")
-    keep = valid_columns(sol)
-    if keep.size == 0:
+    if not metrics.valid_columns(sol).any():
         raise AutoDLInputError(
             "solution",
             "no class has both positive and negative test examples, so NAUC is undefined",
         )
-    aucs = column_aucs(sol[:, keep], pred[:, keep])
-    return float(2.0 * np.mean(aucs) - 1.0)
+    # With 0/1 labels, "above 0" (the shared rule) is the official ``y == 1``.
+    return metrics.nauc(sol, pred)
 
 
 def is_multiclass(solution) -> bool:
@@ -253,8 +227,7 @@ def transform_time(t, time_budget: float, t0: float = DEFAULT_T0):
         Same shape as ``t``.
     """
     T, t0 = _check_budget(time_budget, t0)
-    out = np.log1p(np.asarray(t, dtype=np.float64) / t0) / math.log1p(T / t0)
-    return float(out) if out.ndim == 0 else out
+    return metrics.transform_time(t, T, t0)
 
 
 def alc(
@@ -321,6 +294,6 @@ def alc(
         ts, ss = ts[keep], ss[keep]
     if ts.size == 0:
         return 0.0
-    x = np.concatenate(([0.0], np.log1p(ts / t0) / math.log1p(T / t0), [1.0]))
+    x = np.concatenate(([0.0], metrics.transform_time(ts, T, t0), [1.0]))
     y = np.concatenate(([0.0], ss))  # Y[-1] (= s_n) multiplies no segment.
     return float(np.sum(np.diff(x) * y))

@@ -119,7 +119,7 @@ class TFDatasetAdapter(Dataset):
             return len(self._inner)
         if self._count is None:
             self._read_until(None)  # unknown length: count by reading to the end
-        if self._exhausted:
+        if self._exhausted or self._count is None:  # (reading to the end sets _exhausted)
             return len(self._xs) if self._count is None else min(self._count, len(self._xs))
         return self._count
 

@@ -12,7 +12,7 @@ lazily record by record).
 from __future__ import annotations
 
 import abc
-from typing import Iterator, Optional, Sequence
+from typing import Iterator, Optional, Sequence, cast
 
 import numpy as np
 
@@ -72,7 +72,7 @@ class Dataset(abc.ABC):
         """All labels as ``(len, output_dim)`` float32, or ``None``."""
         if not self.has_labels:
             return None
-        ys = [y for _, y in self.chunks(4096)]
+        ys = [cast(np.ndarray, y) for _, y in self.chunks(4096)]  # not None: has_labels
         if not ys:
             return np.zeros((0, self.metadata.output_dim), np.float32)
         return np.concatenate(ys).astype(np.float32, copy=False)

@@ -112,7 +112,7 @@ def resize_frame(frame: np.ndarray, height: int, width: int) -> np.ndarray:
         return frame
     channels = [
         np.asarray(Image.fromarray(np.ascontiguousarray(frame[:, :, c], np.float32))
-                   .resize((width, height), Image.BILINEAR))
+                   .resize((width, height), Image.Resampling.BILINEAR))
         for c in range(frame.shape[2])
     ]
     return np.stack(channels, axis=2).astype(np.float32, copy=False)
@@ -156,12 +156,12 @@ def decode_labels(context, output_dim: int) -> np.ndarray:
     if len(index) != len(score):
         raise RecordError(f"{len(index)} label_index values but {len(score)} label_score values; "
                           "expected one score per index")
-    index = np.asarray(index, np.int64)
-    if index.size and (index.min() < 0 or index.max() >= output_dim):
-        bad = int(index.max() if index.max() >= output_dim else index.min())
+    indices = np.asarray(index, np.int64)
+    if indices.size and (indices.min() < 0 or indices.max() >= output_dim):
+        bad = int(indices.max() if indices.max() >= output_dim else indices.min())
         raise RecordError(f"label index {bad} outside 0..{output_dim - 1} (output_dim is {output_dim})")
     y = np.zeros(output_dim, np.float32)
-    y[index] = np.asarray(score, np.float32)
+    y[indices] = np.asarray(score, np.float32)
     return y
 
 

@@ -151,13 +151,13 @@ def encode_labels(y: Any, n: int, where: str = "y") -> LabelEncoding:
                                               "(integers or strings) or a 0/1 multi-hot matrix (n, k): "
                                               "AutoDLClassifier is a classifier")
         try:
-            classes, index = np.unique(y, return_inverse=True)
+            classes, inverse = np.unique(y, return_inverse=True)
         except TypeError as exc:
             raise AutoDLInputError(where, f"labels cannot be sorted ({exc})") from None
         if len(classes) < 2:
             raise AutoDLInputError(where, f"has one class only ({_plain(classes[0])!r}); a classifier needs at "
                                           "least two")
-        return LabelEncoding(classes, np.eye(len(classes), dtype=np.float32)[index.ravel()], False)
+        return LabelEncoding(classes, np.eye(len(classes), dtype=np.float32)[inverse.ravel()], False)
     if y.dtype.kind not in "biuf":
         raise AutoDLInputError(where, f"a multi-hot matrix must be numeric, got dtype {y.dtype}")
     matrix = y.astype(np.float32)
@@ -313,7 +313,7 @@ def detect_kind(X: Any) -> str:
         return "image"
     if all(isinstance(v, (str, os.PathLike)) or _is_pil(v) for v in items):
         return "image"
-    dims = set()
+    dims: set[Optional[int]] = set()
     for v in items:
         if isinstance(v, (list, tuple, np.ndarray)) or hasattr(v, "__array__"):
             dims.add(np.ndim(v))
@@ -763,7 +763,7 @@ def _resize(image: np.ndarray, height: int, width: int) -> np.ndarray:
     from PIL import Image
 
     planes = [np.asarray(Image.fromarray(np.ascontiguousarray(image[..., c], dtype=np.float32), mode="F")
-                         .resize((width, height), Image.BILINEAR)) for c in range(image.shape[2])]
+                         .resize((width, height), Image.Resampling.BILINEAR)) for c in range(image.shape[2])]
     return np.stack(planes, axis=2)
 
 

@@ -31,7 +31,7 @@ import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import BinaryIO, Optional
 
 import numpy as np
 from google.protobuf.message import DecodeError
@@ -158,7 +158,7 @@ class AutoDLSubset(Dataset):
         lo, hi, _ = slice(start, stop).indices(len(self))
         file_no, local, offsets, lengths = self._records()
         records = []
-        handles: dict[int, object] = {}
+        handles: dict[int, BinaryIO] = {}
         try:
             for i in range(lo, hi):
                 k = int(file_no[i])
@@ -412,10 +412,10 @@ def load_dataset(path, *, on_corrupt: str = "raise") -> AutoDLData:
     data_dir = _data_dir(Path(path))
     root, name = data_dir.parent, data_dir.name[: -len(".data")]
     subsets = {}
-    for subset in ("train", "test"):
-        if not (data_dir / subset).is_dir():
-            raise AutoDLInputError(data_dir, f"no '{subset}' subset folder (expected train/ and test/)")
-        subsets[subset] = AutoDLSubset(data_dir / subset, on_corrupt=on_corrupt)
+    for kind in ("train", "test"):
+        if not (data_dir / kind).is_dir():
+            raise AutoDLInputError(data_dir, f"no '{kind}' subset folder (expected train/ and test/)")
+        subsets[kind] = AutoDLSubset(data_dir / kind, on_corrupt=on_corrupt)
     train, test = subsets["train"], subsets["test"]
     for subset in (train, test):
         if len(subset) != subset.metadata.sample_count:
@@ -430,11 +430,10 @@ def load_dataset(path, *, on_corrupt: str = "raise") -> AutoDLData:
         raise AutoDLInputError(test.subset_dir / METADATA_FILE,
                                f"output_dim {test.metadata.output_dim} differs from the train "
                                f"metadata's {train.metadata.output_dim}")
-    solution_path = root / f"{name}.solution"
-    solution = None
-    if solution_path.is_file():
-        solution = read_solution(solution_path, expected_rows=len(test), output_dim=test.metadata.output_dim)
-    else:
-        solution_path = None
+    solution_file = root / f"{name}.solution"
+    solution, solution_path = None, None
+    if solution_file.is_file():
+        solution = read_solution(solution_file, expected_rows=len(test), output_dim=test.metadata.output_dim)
+        solution_path = solution_file
     return AutoDLData(name=name, root=root, train=train, test=test, solution=solution,
                       solution_path=solution_path, label_names=_label_names(root, name, train.metadata))

@@ -21,7 +21,7 @@ import os
 import struct
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Iterable, Iterator
+from typing import IO, BinaryIO, Iterable, Iterator
 
 import crc32c as _crc32c
 import numpy as np
@@ -146,7 +146,7 @@ class TFRecordWriter:
         in ``"wb"`` mode, so a failed write leaves nothing behind).
     """
 
-    def __init__(self, handle: BinaryIO) -> None:
+    def __init__(self, handle: IO[bytes]) -> None:
         self._handle = handle
         self.count = 0
 

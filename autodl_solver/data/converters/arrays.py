@@ -78,7 +78,8 @@ def _tensor_shape(examples: Sequence[np.ndarray], where: str) -> tuple[int, int,
         # (docs/protocol.md §3.2): only the time axis may vary.
         raise AutoDLInputError(where, "examples differ in (row, col, channel) shape: "
                                       f"{sorted(set(map(tuple, shapes[:, 1:].tolist())))[:3]}")
-    return tuple(shape)
+    t, r, c, ch = shape
+    return t, r, c, ch
 
 
 def from_arrays(x, y, out_dir: str | os.PathLike, name: str, x_test=None, y_test=None, *,

@@ -352,7 +352,8 @@ def _visible(path: Path) -> bool:
 def scan_class_folders(src: Path, accept) -> LabeledFiles:
     """One sub-folder per class; ``accept(path)`` says which entries are examples."""
     classes = sorted(p for p in src.iterdir() if p.is_dir() and _visible(p))
-    items, names = [], []
+    items: list[LabeledItem] = []
+    names: list[str] = []
     for folder in classes:
         members = sorted((p for p in folder.iterdir() if _visible(p) and accept(p)), key=natural_key)
         if not members:

@@ -37,7 +37,7 @@ def first_labels(y: np.ndarray) -> np.ndarray:
 
 
 def split_indices(n: int, test_size: float = DEFAULT_TEST_SIZE, seed: int = DEFAULT_SEED,
-                  strata: Optional[Sequence] = None) -> tuple[np.ndarray, np.ndarray]:
+                  strata: Optional[Sequence | np.ndarray] = None) -> tuple[np.ndarray, np.ndarray]:
     """Split ``range(n)`` into train and test index arrays, each in a seeded shuffled order.
 
     The order is shuffled like the official toolkit's (it shuffles before

@@ -129,9 +129,12 @@ def _encode_labels(cells: list[str], path: Path, column: str) -> tuple[np.ndarra
         if v.lower() in MISSING:
             raise AutoDLInputError(f"{path}:{line} ({column})", "the label is missing")
     numbers = [_number(v) for v in values]
-    if all(n is not None and float(n).is_integer() for n in numbers):
-        classes = sorted({int(n) for n in numbers})
-        keys = [int(n) for n in numbers]
+    integers = [int(n) for n in numbers if n is not None and float(n).is_integer()]
+    classes: list[int] | list[str]
+    keys: list[int] | list[str]
+    if len(integers) == len(numbers):  # every label is an integer
+        classes = sorted(set(integers))
+        keys = integers
     else:
         classes = sorted(set(values))
         keys = values
