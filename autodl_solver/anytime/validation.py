@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.stats import rankdata
 
-__all__ = ["validation_nauc", "valid_columns"]
+__all__ = ["validation_nauc", "valid_columns", "pair_flip"]
 
 
 def valid_columns(y_true: np.ndarray) -> np.ndarray:
@@ -72,3 +72,22 @@ def validation_nauc(y_true: np.ndarray, y_score: np.ndarray) -> float:
     n_neg = pos.shape[0] - n_pos
     auc = ((ranks * pos).sum(axis=0) - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg)
     return float(2.0 * auc.mean() - 1.0)
+
+
+def pair_flip(y_true: np.ndarray) -> float:
+    """The largest NAUC change one swapped positive/negative pair can make on these labels.
+
+    A column with ``p`` positives and ``q`` negatives has ``p * q`` pairs, so
+    one pair moves its AUC by ``1 / (p * q)`` and the NAUC (twice the mean
+    over the valid columns) by ``2 / (p * q * n_valid)``; the column with the
+    fewest pairs gives the largest step. 0.0 when no column is valid.
+    """
+    y = np.asarray(y_true)
+    if y.ndim == 1:
+        y = y[:, None]
+    keep = valid_columns(y)
+    if not keep.any():
+        return 0.0
+    pos = (y[:, keep] > 0).sum(axis=0).astype(np.float64)
+    pairs = pos * (y.shape[0] - pos)
+    return float(2.0 / (pairs.min() * keep.sum()))
