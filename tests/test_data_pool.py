@@ -68,6 +68,23 @@ def test_planned_holdout_sizes(n, expected):
     assert plan_holdout_size(n, EngineConfig(holdout=False)) == 0
 
 
+@pytest.mark.parametrize("n, k, expected", [(210, 8, 32), (210, 10, 40), (124, 3, 13), (82, 10, 20), (1000, 10, 100),
+                                            (400, 1, 40)])
+def test_a_small_many_class_set_gets_a_few_holdout_examples_per_class(n, k, expected):
+    assert plan_holdout_size(n, EngineConfig(), k) == expected
+    assert plan_holdout_size(n, EngineConfig(holdout_per_class=0), k) == plan_holdout_size(n, EngineConfig())
+
+
+def test_the_pool_plans_its_holdout_from_the_number_of_classes():
+    from autodl_solver.testing import make_dataset
+
+    train, _, _ = make_dataset("tabular", n_train=210, output_dim=8, seed=1)
+    pool = DataPool(train, seed=0)
+    assert pool.holdout_size == 32
+    pool.read_first()
+    assert len(pool.validation()[0]) == 32 and pool.n_total == 210 - 32
+
+
 def test_holdout_is_stratified_for_multiclass():
     rng = np.random.default_rng(0)
     cls = rng.choice(4, size=1000, p=[0.55, 0.25, 0.15, 0.05])

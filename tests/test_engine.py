@@ -14,7 +14,7 @@ from autodl_solver.anytime.clock import Clock
 from autodl_solver.anytime.config import EngineConfig
 from autodl_solver.anytime.engine import Engine
 from autodl_solver.anytime.learner import Learner
-from autodl_solver.anytime.validation import validation_nauc
+from autodl_solver.anytime.validation import pair_flip, validation_nauc
 from autodl_solver.data.dataset import ArrayDataset
 from autodl_solver.domains.core.shapes import available_rows
 from autodl_solver.errors import AutoDLInputError, NoPredictionError
@@ -489,6 +489,88 @@ def test_a_saturated_holdout_re_emits_the_same_learner_on_more_rows():
     emitted_rows = [point["n_rows"] for point in engine.learning_curve]
     assert len(emitted_rows) == 4 and emitted_rows == sorted(emitted_rows) and emitted_rows[0] == 50
     assert all(point["val_score"] == 1.0 for point in engine.learning_curve)
+
+
+def test_a_saturated_holdout_re_emits_the_same_learner_after_more_training_on_the_same_rows():
+    """All rows are read in the first round; each later round ties at 1.0 and is emitted again."""
+    train, _, _ = tabular(n_train=400, n_test=10, k=2, seed=8)
+    table = {x.tobytes(): y for x, y in zip(train.take(0, 400)[0], train.labels())}
+    engine = Engine(train.metadata, [PerfectLearner(train.metadata, table)],
+                    config=EngineConfig(first_rows=1000, patience=None))
+    engine.fit(train, 20.0)
+    assert [point["n_rows"] for point in engine.learning_curve] == [360] * 4
+
+
+def test_pair_flip_is_the_largest_change_one_swapped_pair_makes():
+    rng = np.random.default_rng(3)
+    y = np.zeros((12, 3), np.float32)
+    y[:2, 0] = 1  # 2 x 10 = 20 pairs: the column with the fewest
+    y[:6, 1] = 1  # 36 pairs
+    y[:, 2] = 1  # one class only: dropped
+    scores = y + 0.01 * rng.random(y.shape)
+    worst = scores.copy()
+    worst[0, 0], worst[5, 0] = 0.5, 0.75  # negative 5 now above positive 0 in column 0, below positive 1
+    assert validation_nauc(y, scores) == pytest.approx(1.0)
+    assert validation_nauc(y, scores) - validation_nauc(y, worst) == pytest.approx(pair_flip(y))
+    assert pair_flip(y) == pytest.approx(2.0 / (20 * 2))
+    assert pair_flip(np.ones((5, 2))) == 0.0
+
+
+class HoldoutOracle(Learner):
+    """Scores the pool's hold-out rows from their labels with ``flips`` pairs misordered; done after 2 fits.
+
+    One positive of the column with the fewest pairs gets 0.5 and ``flips``
+    of its negatives 0.75, so exactly ``flips`` pairs are out of order.
+    """
+
+    def __init__(self, metadata, flips, name):
+        super().__init__(metadata)
+        self.flips, self.name, self.fits, self.table = flips, name, 0, {}
+
+    def fit(self, data, budget_s):
+        xs, y = data.validation()
+        data.get(available_rows(data))
+        s = np.asarray(y, np.float64).copy()
+        pos = (y > 0).sum(axis=0)
+        j = int(np.argmin(np.where((pos > 0) & (pos < len(y)), pos * (len(y) - pos), np.inf)))
+        if self.flips:
+            s[np.flatnonzero(y[:, j] > 0)[0], j] = 0.5
+            s[np.flatnonzero(y[:, j] == 0)[: self.flips], j] = 0.75
+        self.table = {x.tobytes(): row for x, row in zip(xs, s)}
+        self.fits += 1
+
+    @property
+    def done(self):
+        return self.fits >= 2
+
+    def predict(self, xs):
+        blank = np.zeros(self.metadata.output_dim)
+        return np.stack([self.table.get(x.tobytes(), blank) for x in xs]).astype(np.float32)
+
+    def next_cost_s(self):
+        return 0.01
+
+
+@pytest.mark.parametrize("ensemble", [False, True])
+def test_one_pair_flip_on_a_tiny_holdout_does_not_swap_the_best_learner(ensemble):
+    """B beats A by exactly one pair on a 12-example hold-out: a coin toss, so A stays (alone or in a blend)."""
+    train, _, _ = tabular(n_train=60, n_test=10, k=3, seed=2)
+    learners = [HoldoutOracle(train.metadata, 1, "a"), HoldoutOracle(train.metadata, 0, "b")]
+    engine = Engine(train.metadata, learners, config=EngineConfig(scheduler_prior="off", patience=None,
+                                                                   ensemble=ensemble))
+    engine.fit(train, 10.0)
+    assert engine.pool.holdout_size == 12
+    assert [r.learner for r in engine.history][:2] == ["a", "b"]
+    assert engine.best_learner == "a" or engine.best_learner.startswith("ensemble(a:")
+
+
+def test_two_pair_flips_on_a_tiny_holdout_do_swap_the_best_learner():
+    train, _, _ = tabular(n_train=60, n_test=10, k=3, seed=2)
+    learners = [HoldoutOracle(train.metadata, 2, "a"), HoldoutOracle(train.metadata, 0, "b")]
+    engine = Engine(train.metadata, learners, config=EngineConfig(scheduler_prior="off", patience=None,
+                                                                   ensemble=False))
+    engine.fit(train, 10.0)
+    assert engine.best_learner == "b" and engine.best_score == pytest.approx(1.0)
 
 
 class _Stalling(PerfectLearner):

@@ -328,6 +328,9 @@ def test_a_large_test_set_is_predicted_in_part_first_then_whole(tmp_path, monkey
     assert "of 300 test rows read so far" in caplog.text
     np.testing.assert_allclose(first[read:], np.broadcast_to(first[:read].mean(0), (300 - read, 2)), rtol=1e-5)
     assert model._test_costs == []  # a partial call does not set the test reserve
+    rounds = len(model.engine.history)
+    model.train(train.get_dataset(), remaining_time_budget=29.0)  # returns at once: the whole set comes next
+    assert len(model.engine.history) == rounds and not model.done_training
     second = model.test(test.get_dataset(), remaining_time_budget=30.0)
     assert model._test_data.complete and second.shape == (300, 2) and len(model._test_costs) == 1
     assert len(np.unique(second[read:].round(6), axis=0)) > 1  # every row predicted now

@@ -103,6 +103,21 @@ def test_best_checkpoint_survives_a_worse_validation_and_the_guard_lowers_the_lr
     assert learner._best == pytest.approx(0.9) and learner._stall == 2
 
 
+def test_a_tie_on_a_saturated_holdout_takes_the_weights_trained_further(images, monkeypatch):
+    train, test, _ = images
+    monkeypatch.setattr(vision_trainer, "validation_nauc", lambda y, pred: 1.0)
+    learner = create("image_cnn", train.metadata, config=IMAGE)
+    pool = _pool(train)
+    xs = _xs(test)
+    learner.fit(pool, 30)
+    first = learner.predict(xs)
+    learner.fit(pool, 30)  # tied at 1.0: the new weights are the model; a stall all the same (lr / 2)
+    assert not np.allclose(learner.predict(xs), first)
+    for name, value in learner.net.state_dict().items():
+        torch.testing.assert_close(value, learner._eval_net.state_dict()[name], msg=name)
+    assert learner._best == 1.0 and learner._stall == 1 and learner._lr_scale == pytest.approx(0.5)
+
+
 def test_predict_on_the_validation_list_returns_the_cached_prediction(images, monkeypatch):
     train, test, _ = images
     learner = create("image_cnn", train.metadata, config=IMAGE)

@@ -45,6 +45,9 @@ class EngineConfig:
         "Hold-out size as a fraction of the training set, before the min/max clamps."))
     min_holdout: int = field(default=10, metadata=_doc(
         "Smallest hold-out worth carving, in examples."))
+    holdout_per_class: int = field(default=4, metadata=_doc(
+        "Hold-out examples per class the hold-out should hold at least (before the max clamp; at most a "
+        "quarter of the set): a hold-out of 2 clips per class cannot rank learners."))
     holdout_min_examples: int = field(default=20, metadata=_doc(
         "Training sets with fewer examples get no hold-out (validation falls back to the training rows)."))
     # ------------------------------------------------------ progressive rows
@@ -155,6 +158,7 @@ class EngineConfig:
                 _bad(name, f"expected true or false, got {getattr(self, name)!r}")
         _int(self, "holdout_max", 1)
         _int(self, "min_holdout", 1)
+        _int(self, "holdout_per_class", 0)
         _int(self, "holdout_min_examples", 2)
         _int(self, "first_rows", 1)
         _int(self, "ensemble_max", 1)

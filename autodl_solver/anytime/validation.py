@@ -27,7 +27,7 @@ from numpy.typing import ArrayLike
 
 from .. import metrics
 
-__all__ = ["validation_nauc", "valid_columns"]
+__all__ = ["validation_nauc", "valid_columns", "pair_flip"]
 
 
 def valid_columns(y_true: ArrayLike) -> np.ndarray:
@@ -61,3 +61,22 @@ def validation_nauc(y_true: ArrayLike, y_score: ArrayLike) -> float:
         When the shapes differ.
     """
     return metrics.nauc(y_true, y_score, undefined=0.0)
+
+
+def pair_flip(y_true: np.ndarray) -> float:
+    """The largest NAUC change one swapped positive/negative pair can make on these labels.
+
+    A column with ``p`` positives and ``q`` negatives has ``p * q`` pairs, so
+    one pair moves its AUC by ``1 / (p * q)`` and the NAUC (twice the mean
+    over the valid columns) by ``2 / (p * q * n_valid)``; the column with the
+    fewest pairs gives the largest step. 0.0 when no column is valid.
+    """
+    y = np.asarray(y_true)
+    if y.ndim == 1:
+        y = y[:, None]
+    keep = valid_columns(y)
+    if not keep.any():
+        return 0.0
+    pos = (y[:, keep] > 0).sum(axis=0).astype(np.float64)
+    pairs = pos * (y.shape[0] - pos)
+    return float(2.0 / (pairs.min() * keep.sum()))

@@ -339,13 +339,17 @@ class VisionNetLearner(Learner):
         self._val_s = time.perf_counter() - tic
         score = validation_nauc(np.asarray(y, np.float32), pred)
         cfg = self.config
-        if score > self._best + 1e-4:
-            self._best, self._stall = score, 0
+        improved = score > self._best + 1e-4
+        if improved or score >= self._best:
+            # a tie takes the new weights too: on a saturated hold-out (NAUC 1.0) the network trained
+            # further is the better bet, and the first round's weights would be kept for good
             if self._eval_net is None:
                 self._eval_net = copy.deepcopy(self.net)
             else:
                 self._eval_net.load_state_dict(self.net.state_dict())
             self._val_cache = (xs, pred)
+        if improved:
+            self._best, self._stall = score, 0
             return
         self._stall += 1
         if self._eval_net is not None and score < self._best - cfg.divergence_drop:
