@@ -221,6 +221,31 @@ class Engine:
         """The portfolio's learners, in order."""
         return [s.learner for s in self._slots]
 
+    # Set once the run started (set_train_data, start_clock, the first round); a call before is a bug.
+    @property
+    def _train_pool(self) -> DataPool:
+        if self.pool is None:
+            raise RuntimeError("the engine has no training data: call set_train_data() first")
+        return self.pool
+
+    @property
+    def _run_clock(self) -> Clock:
+        if self.clock is None:
+            raise RuntimeError("the engine's clock is not started: call start_clock() first")
+        return self.clock
+
+    @property
+    def _round_scheduler(self) -> Scheduler:
+        if self.scheduler is None:
+            raise RuntimeError("the engine's clock is not started: call start_clock() first")
+        return self.scheduler
+
+    @property
+    def _holdout(self) -> tuple[list[np.ndarray], np.ndarray]:
+        if self._val is None:
+            raise RuntimeError("the hold-out is read with the first round")
+        return self._val
+
     def set_train_data(self, dataset: Dataset) -> None:
         """Wrap the training set in a :class:`DataPool` (nothing is read yet)."""
         if int(dataset.metadata.output_dim) != int(self.metadata.output_dim):
@@ -253,7 +278,7 @@ class Engine:
             if rows:
                 logger.warning("%d test row(s) had corrupt input (first: %s); they get the neutral "
                                "class-prior prediction", len(rows), rows[:5])
-        return self._test_xs
+        return self._test_xs if self._test_xs is not None else []
 
     # ------------------------------------------------------------- training
     def train(self, deadline: Optional[float] = None) -> bool:
@@ -271,7 +296,7 @@ class Engine:
             if deadline is None:
                 raise AutoDLInputError("time_budget", "call start_clock(time_budget) or pass a deadline")
             self.start_clock(check_budget(float(deadline) - time.time()))
-        self._deadline = self.clock.deadline if deadline is None else float(deadline)
+        self._deadline = self._run_clock.deadline if deadline is None else float(deadline)
         while True:
             now = time.time()
             if now >= self._deadline:
@@ -309,7 +334,7 @@ class Engine:
                     break
                 if test is not None:
                     prediction = self.predict_test(test)
-                    self._notify("on_prediction", prediction, self.clock.elapsed())
+                    self._notify("on_prediction", prediction, self._run_clock.elapsed())
             self.restore_best()
         finally:
             self._keep_best_states = False
@@ -424,9 +449,10 @@ class Engine:
                 continue
         selection = self._prediction_selection()
         if not set(selection.members) <= set(states):
-            selection = self._candidate(lambda s: s.index in states)
-            if selection is None:
+            fallback = self._candidate(lambda s: s.index in states)
+            if fallback is None:
                 raise NotImplementedError("no fitted learner of this engine supports state_dict()")
+            selection = fallback
         return {
             "format": 1,
             "method": self.method,
@@ -500,7 +526,7 @@ class Engine:
 
     def _window(self, slot: _Slot) -> int:
         rows = self.config.first_rows * self.config.row_growth ** min(slot.rounds, 60)
-        return int(min(rows, self.pool.n_total))
+        return int(min(rows, self._train_pool.n_total))
 
     def _expected_cost(self, slot: _Slot) -> float:
         """Seconds of the slot's next fit: measured once it ran, else the prior's, else the learner's own guess."""
@@ -533,7 +559,7 @@ class Engine:
         infl = cfg.cost_inflation
         budget = self._deadline - now - self._reserve(slot)
         expected_rows = min(self._window(slot), max(cfg.first_rows, int(slot.rows * cfg.row_growth)))
-        read = infl * self.pool.seconds_per_row * max(0, expected_rows - self.pool.train_rows_read)
+        read = infl * self._train_pool.seconds_per_row * max(0, expected_rows - self._train_pool.train_rows_read)
         full = cost * infl * slot.overrun + read
         full_admit = admit_cost * infl * slot.overrun + read
         growth = None
@@ -559,7 +585,7 @@ class Engine:
 
     def _reserve(self, slot: _Slot) -> float:
         """Seconds kept after a round: validation, the test prediction and the safety margin."""
-        n_val = len(self._val[0]) if self._val is not None else self.pool.holdout_size
+        n_val = len(self._val[0]) if self._val is not None else self._train_pool.holdout_size
         return self._margin + self.config.cost_inflation * (
             slot.predict_s_per_row * n_val + max(self._predict_cost_s, slot.predict_s_per_row * self._test_size))
 
@@ -589,18 +615,20 @@ class Engine:
         options = [o for o in (self._admission(s, now) for s in self._slots if not self._skip(s)) if o is not None]
         if not options:
             return None
-        elapsed = now - self.clock.start
+        elapsed = now - self._run_clock.start
         trained = [(s.score, s.rounds, s.prior) for s in self._slots if s.usable and s.score is not None]
         default = self.prior.domain_scale(self.domain) if self.prior is not None else 1.0
-        scale = self.scheduler.scale(trained, default)
-        horizon = self._deadline - self.clock.start - self._margin
-        choice = self.scheduler.choose(options, elapsed, self.best_score, scale, horizon)
+        scale = self._round_scheduler.scale(trained, default)
+        horizon = self._deadline - self._run_clock.start - self._margin
+        choice = self._round_scheduler.choose(options, elapsed, self.best_score, scale, horizon)
         self.last_choice = choice
+        if choice is None:
+            return None
         slot = self._slots[choice.option.key]
         return slot, choice.option.budget_s, self._expected_cost(slot)
 
     def _run_round(self, slot: _Slot, budget_s: float, cost_s: float) -> None:
-        pool = self.pool
+        pool = self._train_pool
         pool.read_first()
         if self._val is None:
             self._val = pool.validation()
@@ -640,14 +668,14 @@ class Engine:
         if error is not None:
             self._fail(slot, error)
         improved = error is None and self._refresh_best(slot)
-        info = RoundInfo(index=len(self.history), learner=slot.name, elapsed_s=self.clock.elapsed(), fit_s=fit_s,
+        info = RoundInfo(index=len(self.history), learner=slot.name, elapsed_s=self._run_clock.elapsed(), fit_s=fit_s,
                          budget_s=budget_s, val_score=None if error else slot.score, n_rows=slot.rows,
                          improved=improved, best_score=self.best_score, best_learner=self.best_learner,
                          error=None if error is None else f"{type(error).__name__}: {error}",
                          reason=choice.reason if choice is not None else None,
                          partial=bool(choice is not None and choice.option.partial))
         self.history.append(info)
-        if improved:
+        if improved and self._best is not None:
             rows = max(self._slots[k].rows for k in self._best.members)
             failed = {s.name: s.error for s in self._slots if s.failed}
             self.learning_curve.append({"elapsed_s": info.elapsed_s, "val_score": self.best_score,
@@ -674,7 +702,7 @@ class Engine:
         slot.snapshot = (self._version, state, slot.score, slot.val_pred)
 
     def _validate(self, slot: _Slot) -> None:
-        xs, y = self._val
+        xs, y = self._holdout
         tic = time.perf_counter()
         pred = _checked(slot.learner.predict(xs), len(xs), self.metadata.output_dim)
         slot.predict_s_per_row = (time.perf_counter() - tic) / max(1, len(xs))
@@ -701,28 +729,34 @@ class Engine:
     def _candidate(self, allowed=lambda slot: True) -> Optional[Selection]:
         """Best single usable learner, or the greedy ensemble when it beats it."""
         usable = [s for s in self._slots if s.usable and allowed(s)]
-        if not usable:
+        scores = {s.index: s.score for s in usable if s.score is not None}  # a usable learner was scored
+        preds = {s.index: s.val_pred for s in usable if s.val_pred is not None}
+        if not scores:
             return None
-        best = max(usable, key=lambda s: (s.score, -s.index))
+        best = max(scores, key=lambda k: (scores[k], -k))
         mode = self.config.ensemble_blend
-        candidate = Selection(members={best.index: 1.0}, score=best.score, mode=mode)
+        candidate = Selection(members={best: 1.0}, score=scores[best], mode=mode)
         if self.config.ensemble and len(usable) >= 2:
-            ensemble = greedy_selection({s.index: s.val_pred for s in usable}, self._val[1],
-                                        {s.index: s.score for s in usable}, max_size=self.config.ensemble_max,
+            ensemble = greedy_selection(preds, self._holdout[1], scores, max_size=self.config.ensemble_max,
                                         accept_ratio=self.config.ensemble_accept_ratio, mode=mode)
             if ensemble is not None and ensemble.score > candidate.score:
                 candidate = ensemble
         return candidate
 
     def _refresh_best(self, slot: _Slot) -> bool:
-        if not self.config.gate_on_validation:
-            candidate = Selection(members={slot.index: 1.0}, score=slot.score, mode=self.config.ensemble_blend)
-        else:
-            candidate = self._candidate()
+        if slot.score is None:  # called after a successful validation only
+            return False
+        alone = Selection(members={slot.index: 1.0}, score=slot.score, mode=self.config.ensemble_blend)
+        candidate = alone
+        if self.config.gate_on_validation:
+            found = self._candidate()
+            if found is None:
+                return False
+            candidate = found
             if self.best_score is not None and candidate.score <= self.best_score + self._switch_margin(candidate):
                 if not self._refreshed_on_more_rows(slot):
                     return False
-                candidate = Selection(members={slot.index: 1.0}, score=slot.score, mode=self.config.ensemble_blend)
+                candidate = alone
         self._best = candidate
         self._best_rows = {k: self._slots[k].rows for k in candidate.members}
         self._best_rounds = {k: self._slots[k].rounds for k in candidate.members}
@@ -749,7 +783,7 @@ class Engine:
         margin = self.config.min_improvement
         if self._best is None or set(self._best.members) <= set(candidate.members):
             return margin
-        return max(margin, pair_flip(self._val[1]) + 1e-9)  # + float slack: exactly one flip is not enough
+        return max(margin, pair_flip(self._holdout[1]) + 1e-9)  # + float slack: exactly one flip is not enough
 
     def _refreshed_on_more_rows(self, slot: _Slot) -> bool:
         """Whether ``slot`` alone is the best model and just tied its score after more training.
@@ -765,7 +799,8 @@ class Engine:
             return False
         grew = (slot.rows > self._best_rows.get(slot.index, slot.rows)
                 or slot.rounds > self._best_rounds.get(slot.index, slot.rounds))
-        return grew and slot.score >= self.best_score  # never worse on validation than the emitted one
+        # never worse on validation than the emitted one
+        return grew and self.best_score is not None and slot.score >= self.best_score
 
     def _label(self, selection: Selection) -> str:
         if len(selection.members) == 1:
@@ -799,7 +834,8 @@ def _checked(pred: Any, n: int, output_dim: int) -> np.ndarray:
 
 
 def _unique_names(learners: Sequence[Learner]) -> list[str]:
-    names, seen = [], {}
+    names: list[str] = []
+    seen: dict[str, int] = {}
     for learner in learners:
         base = getattr(learner, "name", "") or type(learner).__name__
         seen[base] = seen.get(base, 0) + 1

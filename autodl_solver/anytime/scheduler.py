@@ -186,7 +186,8 @@ class Scheduler:
         """Cumulative costs and expected scores after 1..lookahead more rounds."""
         prior, k0 = option.prior, option.rounds
         costs, scores = [], []
-        if k0 == 0:  # untried: everything from the prior
+        if k0 == 0:  # untried: everything from the prior (value() never projects an untried option without one)
+            assert prior is not None
             first = max(option.cost_s, _MIN_COST_S)
             for m in range(1, self.lookahead + 1):
                 costs.append(first * prior.cost_ratio(m) / max(prior.cost_ratio(1), 1e-9))
