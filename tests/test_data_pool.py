@@ -68,8 +68,8 @@ def test_planned_holdout_sizes(n, expected):
     assert plan_holdout_size(n, EngineConfig(holdout=False)) == 0
 
 
-@pytest.mark.parametrize("n, k, expected", [(210, 8, 32), (210, 10, 40), (124, 3, 13), (82, 10, 20), (1000, 10, 100),
-                                            (400, 1, 40)])
+@pytest.mark.parametrize("n, k, expected", [(210, 8, 32), (210, 10, 40), (124, 3, 13), (82, 10, 10), (26, 10, 10),
+                                            (1000, 10, 100), (400, 1, 40), (250, 12, 48), (250, 13, 25)])
 def test_a_small_many_class_set_gets_a_few_holdout_examples_per_class(n, k, expected):
     assert plan_holdout_size(n, EngineConfig(), k) == expected
     assert plan_holdout_size(n, EngineConfig(holdout_per_class=0), k) == plan_holdout_size(n, EngineConfig())

@@ -46,8 +46,8 @@ class EngineConfig:
     min_holdout: int = field(default=10, metadata=_doc(
         "Smallest hold-out worth carving, in examples."))
     holdout_per_class: int = field(default=4, metadata=_doc(
-        "Hold-out examples per class the hold-out should hold at least (before the max clamp; at most a "
-        "quarter of the set): a hold-out of 2 clips per class cannot rank learners."))
+        "Hold-out examples per class the hold-out should hold at least (before the max clamp; not applied "
+        "when it would take more than a fifth of the set): a hold-out of 2 clips per class cannot rank learners."))
     holdout_min_examples: int = field(default=20, metadata=_doc(
         "Training sets with fewer examples get no hold-out (validation falls back to the training rows)."))
     # ------------------------------------------------------ progressive rows
