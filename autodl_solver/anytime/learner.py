@@ -19,7 +19,7 @@ Contract (checked for every registered learner by
 from __future__ import annotations
 
 import abc
-from typing import Any, ClassVar, Optional, Sequence
+from typing import Any, Callable, ClassVar, Optional, Sequence
 
 import numpy as np
 
@@ -60,7 +60,8 @@ class Learner(abc.ABC):
     metadata : Metadata
         The dataset's metadata.
     config : dataclass instance, optional
-        The learner's configuration; ``None`` means its defaults.
+        The learner's configuration; ``None`` means its defaults, resolved as
+        the registry resolves them (:meth:`_default_config`).
     seed : int
         Seed of every random choice the learner makes.
     """
@@ -77,11 +78,35 @@ class Learner(abc.ABC):
     #: between steps). The engine may then give it a shortened increment sized
     #: to the time left when a full one no longer fits.
     budget_aware: ClassVar[bool] = False
+    #: The config dataclass (set by ``@register``).
+    default_config: ClassVar[Optional[type]] = None
+    #: Builds the resolved default config of exactly this class: dataclass defaults < its YAML
+    #: section in ``configs/``. Set by the registry at registration (``anytime`` cannot import
+    #: ``domains``); ``None`` for a class that is not registered itself.
+    _config_factory: ClassVar[Optional[Callable[[], Any]]] = None
 
     def __init__(self, metadata: Metadata, config: Optional[Any] = None, seed: int = 0) -> None:
         self.metadata = metadata
-        self.config = config
+        self.config = config if config is not None else self._default_config()
         self.seed = seed
+
+    def _default_config(self, fallback: Optional[Callable[[], Any]] = None) -> Any:
+        """The config a learner built without one gets.
+
+        The registry's resolution (dataclass defaults < YAML file) when this
+        very class is registered, so that ``LearnerClass(metadata)`` and
+        ``registry.create(name, metadata)`` agree; else ``fallback()`` (a
+        config class), or ``None`` without one.
+
+        Parameters
+        ----------
+        fallback : callable, optional
+            The config of an unregistered class (typically its config dataclass).
+        """
+        factory = type(self).__dict__.get("_config_factory")
+        if factory is not None:
+            return factory()
+        return fallback() if fallback is not None else None
 
     @abc.abstractmethod
     def fit(self, data: TrainData, budget_s: float) -> None:

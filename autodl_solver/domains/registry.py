@@ -17,15 +17,21 @@ and the first lookup here imports them all (:func:`_load_builtins`).
 Configuration: the dataclass defaults are the single source of truth; a YAML
 file in ``configs/`` may override them (a mapping ``learner name -> {field:
 value}``, see ``configs/tabular.yaml``), and explicit overrides (CLI flags,
-``methods.build_portfolio(config_overrides=...)``) override both. Unknown fields are
-an :class:`~autodl_solver.errors.AutoDLInputError`.
+``methods.build_portfolio(config_overrides=...)``) override both. Unknown fields, and
+values of the wrong type for the field's annotation, are an
+:class:`~autodl_solver.errors.AutoDLInputError`. A registered class built directly
+(``GBDTLearner(metadata)``) gets the same resolution: :func:`register` sets its
+``_config_factory`` (read by ``Learner._default_config``).
 """
 from __future__ import annotations
 
 import dataclasses
+import functools
+import types
+import typing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping, Optional, Sequence
+from typing import Any, Callable, Mapping, Optional, Sequence, Union
 
 from ..anytime.learner import Learner
 from ..config_paths import config_dirs
@@ -85,7 +91,10 @@ def register(
         cls.name = name
         cls.domains = domains
         cls.default_config = default_config
-        _REGISTRY[name] = LearnerEntry(name, cls, domains, default_config, file)
+        entry = LearnerEntry(name, cls, domains, default_config, file)
+        _REGISTRY[name] = entry
+        # LearnerClass(metadata) resolves its config as create() does (see Learner._default_config)
+        cls._config_factory = functools.partial(_resolve, entry)
         return cls
 
     return decorator
@@ -141,14 +150,90 @@ def _yaml_overrides(entry: LearnerEntry, config_dir: Optional[Path]) -> tuple[di
     return {}, ""
 
 
-def _apply(config: Any, overrides: Mapping[str, Any], where: str) -> Any:
+class _WrongType(Exception):
+    """A value does not match a field's annotation (internal to :func:`_coerce`)."""
+
+
+def _type_name(hint: Any) -> str:
+    return hint.__name__ if isinstance(hint, type) else str(hint).replace("typing.", "")
+
+
+def _coerce(value: Any, hint: Any) -> Any:
+    """``value`` checked against the annotation ``hint``; lists become tuples for tuple fields.
+
+    Ints are accepted for floats (kept as they are), ``None`` only for
+    ``Optional`` fields; ``bool`` is not taken for a number. Raises
+    :class:`_WrongType` on a mismatch; annotations it does not know are not checked.
+    """
+    if hint is Any or hint is object:
+        return value
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin is Union or (hasattr(types, "UnionType") and origin is getattr(types, "UnionType")):
+        for arm in args:
+            if arm is type(None):
+                if value is None:
+                    return None
+                continue
+            try:
+                return _coerce(value, arm)
+            except _WrongType:
+                pass
+        raise _WrongType
+    if origin is typing.Literal:
+        if value not in args:
+            raise _WrongType
+        return value
+    if value is None:
+        raise _WrongType
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise _WrongType
+        return value
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise _WrongType
+        return value
+    if hint is bool or hint is str:
+        if not isinstance(value, hint):
+            raise _WrongType
+        return value
+    if hint is tuple or origin is tuple:
+        if not isinstance(value, (list, tuple)):
+            raise _WrongType
+        if not args or (len(args) == 2 and args[1] is Ellipsis):
+            item = args[0] if args else Any
+            return tuple(_coerce(v, item) for v in value)
+        if len(args) != len(value):
+            raise _WrongType
+        return tuple(_coerce(v, a) for v, a in zip(value, args))
+    if hint is list or origin is list:
+        if not isinstance(value, list):
+            raise _WrongType
+        return [_coerce(v, args[0]) for v in value] if args else value
+    if hint is dict or origin is dict:
+        if not isinstance(value, dict):
+            raise _WrongType
+        return value
+    if isinstance(hint, type) and not isinstance(value, hint):
+        raise _WrongType
+    return value
+
+
+def _apply(config: Any, overrides: Mapping[str, Any], where: str, name: str) -> Any:
     names = {f.name: f for f in dataclasses.fields(config)}
     unknown = sorted(set(overrides) - set(names))
     if unknown:
         raise AutoDLInputError(where, f"unknown config fields {unknown}; expected some of {sorted(names)}")
+    hints = typing.get_type_hints(type(config))
     changes = {}
     for key, value in overrides.items():
         default = getattr(config, key)
+        hint = hints.get(key, Any)
+        try:
+            value = _coerce(value, hint)
+        except _WrongType:
+            raise AutoDLInputError(where, f"learner {name!r}, field {key!r}: expected {_type_name(hint)}, "
+                                          f"got {type(value).__name__} {value!r}") from None
         # YAML has no tuples; keep the dataclass's type for sequences.
         if isinstance(default, tuple) and isinstance(value, list):
             value = tuple(value)
@@ -156,13 +241,10 @@ def _apply(config: Any, overrides: Mapping[str, Any], where: str) -> Any:
     return dataclasses.replace(config, **changes)
 
 
-def load_config(name: str, overrides: Optional[Mapping[str, Any]] = None, config_dir: Optional[Path] = None) -> Any:
-    """The config of learner ``name``: dataclass defaults < YAML file < ``overrides``.
-
-    Returns ``None`` for a learner registered without a config class (then
-    ``overrides`` must be empty).
-    """
-    entry = get_entry(name)
+def _resolve(entry: LearnerEntry, overrides: Optional[Mapping[str, Any]] = None,
+             config_dir: Optional[Path] = None) -> Any:
+    """Dataclass defaults < the YAML section < ``overrides``, for one entry (see :func:`load_config`)."""
+    name = entry.name
     if entry.default_config is None:
         if overrides:
             raise AutoDLInputError(name, f"learner {name!r} has no configurable fields")
@@ -170,10 +252,26 @@ def load_config(name: str, overrides: Optional[Mapping[str, Any]] = None, config
     config = entry.default_config()
     from_yaml, path = _yaml_overrides(entry, config_dir)
     if from_yaml:
-        config = _apply(config, from_yaml, f"{path}: {name}")
+        config = _apply(config, from_yaml, f"{path}: {name}", name)
     if overrides:
-        config = _apply(config, overrides, f"config of {name}")
+        config = _apply(config, overrides, f"config of {name}", name)
     return config
+
+
+def load_config(name: str, overrides: Optional[Mapping[str, Any]] = None, config_dir: Optional[Path] = None) -> Any:
+    """The config of learner ``name``: dataclass defaults < YAML file < ``overrides``.
+
+    Returns ``None`` for a learner registered without a config class (then
+    ``overrides`` must be empty). A value whose type does not match the
+    field's annotation is an :class:`~autodl_solver.errors.AutoDLInputError`
+    naming the file (or ``config of <name>`` for overrides), the learner, the
+    field and the expected type; ints are accepted for floats, lists for tuples
+    (converted), ``None`` only for ``Optional`` fields.
+
+    A registered class built directly (``LearnerClass(metadata)``) gets
+    ``load_config(name)`` too (``Learner._default_config``).
+    """
+    return _resolve(get_entry(name), overrides, config_dir)
 
 
 def create(name: str, metadata: Metadata, config: Any = None, seed: int = 0) -> Learner:
