@@ -1,7 +1,7 @@
 """CachedFeatures: training-prefix rows and repeated prediction lists are featurised once."""
 import numpy as np
 
-from autodl_solver.domains.core.feature_cache import CachedFeatures
+from autodl_solver.domains.core.feature_cache import CachedFeatures, IdentityCache
 
 
 class _Base:
@@ -33,3 +33,27 @@ def test_prefix_and_prediction_lists_are_computed_once():
     learner.forget_training_features()
     learner.fit(rows[:3], 1.0)
     assert learner.computed == 23
+
+
+def test_identity_cache_matches_the_same_arrays_keeps_two_and_checks_the_version():
+    a = [np.zeros(2), np.ones(2)]
+    b = [np.zeros(2), np.ones(2)]  # equal, not the same arrays
+    c = [np.full(2, 2.0)]
+    cache: IdentityCache[str] = IdentityCache(2)
+    calls = []
+
+    def compute(tag):
+        calls.append(tag)
+        return tag
+
+    assert cache.get_or_compute(a, lambda: compute("a")) == "a"
+    assert cache.get_or_compute(list(a), lambda: compute("again")) == "a"  # a new list of the same arrays
+    assert cache.get(b) is None and cache.get_or_compute(b, lambda: compute("b")) == "b"
+    cache.put(c, "c")  # a third list drops the oldest (a)
+    assert len(cache) == 2 and cache.get(a) is None and cache.get(b) == "b" and calls == ["a", "b"]
+    cache.put(a, "a1", version=1)
+    assert cache.get(a) is None and cache.get(a, version=1) == "a1" and cache.get(a, version=2) is None
+    cache.put(b, "x", capacity=1)
+    assert len(cache) == 1
+    cache.clear()
+    assert len(cache) == 0

@@ -122,6 +122,66 @@ def test_load_config_bad_yaml_names_the_file(tmp_path, scratch, text, match):
     assert "image.yaml" in str(info.value)
 
 
+def test_direct_construction_resolves_the_yaml_like_create(tmp_path, scratch, monkeypatch):
+    (tmp_path / "image.yaml").write_text("_scratch:\n  alpha: 2.5\n  sizes: [3, 4]\n")
+    monkeypatch.setattr(registry, "config_dirs", lambda: [tmp_path])
+    built = scratch(SHAPES["image"])  # no config: the registry's resolution, not the bare dataclass
+    assert built.config == _ScratchConfig(alpha=2.5, sizes=(3, 4))
+    assert built.config == create("_scratch", SHAPES["image"]).config
+    assert scratch(SHAPES["image"], _ScratchConfig()).config.alpha == 1.0  # an explicit config is kept
+    # a subclass that is not registered itself keeps its own fallback (here: none)
+    assert type("Unregistered", (scratch,), {})(SHAPES["image"]).config is None
+
+
+def test_direct_construction_of_a_builtin_learner_sees_its_yaml(tmp_path, monkeypatch):
+    from autodl_solver.domains.tabular.tabular_gbdt import GBDTConfig, GBDTLearner
+
+    (tmp_path / "tabular.yaml").write_text("tabular_gbdt:\n  learning_rate: 0.05\n  num_leaves: 7\n")
+    monkeypatch.setattr(registry, "config_dirs", lambda: [tmp_path])
+    assert GBDTLearner(TABULAR).config == GBDTConfig(learning_rate=0.05, num_leaves=7)
+    assert GBDTLearner(TABULAR).config == create("tabular_gbdt", TABULAR).config
+
+
+@pytest.mark.parametrize("text, field, expected", [
+    ("_scratch:\n  alpha: fast\n", "alpha", "expected float, got str 'fast'"),
+    ("_scratch:\n  alpha: null\n", "alpha", "expected float, got NoneType None"),
+    ("_scratch:\n  alpha: true\n", "alpha", "expected float, got bool True"),
+    ("_scratch:\n  sizes: [1, x]\n", "sizes", "expected tuple[int, int]"),
+    ("_scratch:\n  sizes: 3\n", "sizes", "expected tuple[int, int], got int 3"),
+])
+def test_a_yaml_value_of_the_wrong_type_is_a_clear_error(tmp_path, scratch, text, field, expected):
+    (tmp_path / "image.yaml").write_text(text)
+    with pytest.raises(AutoDLInputError) as info:
+        load_config("_scratch", config_dir=tmp_path)
+    message = str(info.value)
+    assert "image.yaml" in message and "'_scratch'" in message and f"field {field!r}" in message, message
+    assert expected in message, message
+
+
+def test_override_types_ints_for_floats_lists_for_tuples_none_for_optional(scratch):
+    assert load_config("_scratch", {"alpha": 2}).alpha == 2  # an int is a float
+    assert load_config("_scratch", {"sizes": [5, 6]}).sizes == (5, 6)
+    wrong = r"config of _scratch: learner '_scratch', field 'alpha': expected float"
+    with pytest.raises(AutoDLInputError, match=wrong):
+        load_config("_scratch", {"alpha": "1.0"})
+    with pytest.raises(AutoDLInputError, match="field 'num_leaves': expected int, got list"):
+        load_config("tabular_gbdt", {"num_leaves": [31]})
+    with pytest.raises(AutoDLInputError, match="field 'learning_rate': expected float"):
+        create("tabular_gbdt", TABULAR, {"learning_rate": "0.1"})
+
+
+def test_every_builtin_config_accepts_its_own_defaults():
+    import dataclasses
+
+    for name in list_learners():
+        cls = get_entry(name).default_config
+        if cls is None:
+            continue
+        defaults = {f.name: getattr(cls(), f.name) for f in dataclasses.fields(cls)}
+        as_yaml = {k: list(v) if isinstance(v, tuple) else v for k, v in defaults.items()}
+        assert load_config(name, defaults) == cls() == load_config(name, as_yaml), name
+
+
 def test_repository_yaml_files_load_for_every_learner():
     import yaml
 

@@ -20,16 +20,14 @@ when the window has grown) and is done once all rows are in.
 """
 from __future__ import annotations
 
-import time
 import warnings
 from dataclasses import dataclass
 from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from ...anytime.learner import Learner, TrainData
 from ...data.metadata import Metadata
-from ..core.shapes import available_rows
+from ..core.incremental import IncrementalLearner
 from ..core.torch_utils import as_numpy
 from ..registry import register
 from ..text.text_linear import make_vectorizer, vectorizer_from_state, vectorizer_state
@@ -62,11 +60,11 @@ class AutoNLPBaseline0Config:
 
 
 @register("autonlp_baseline0", domains=("text",), default_config=AutoNLPBaseline0Config)
-class AutoNLPBaseline0(Learner):
+class AutoNLPBaseline0(IncrementalLearner):
     """Alphanumeric cleaning + TF-IDF + linear SVM (see the module docstring)."""
 
     def __init__(self, metadata: Metadata, config: Optional[AutoNLPBaseline0Config] = None, seed: int = 0) -> None:
-        super().__init__(metadata, config or AutoNLPBaseline0Config(), seed)
+        super().__init__(metadata, config or self._default_config(AutoNLPBaseline0Config), seed)
         import sklearn.svm  # noqa: F401  (import cost paid outside the timed fits)
 
         self.output_dim = int(metadata.output_dim)
@@ -75,15 +73,7 @@ class AutoNLPBaseline0(Learner):
         self._vectorizer: Any = None
         self._coef: Optional[np.ndarray] = None  # (n_features, output_dim)
         self._intercept: Optional[np.ndarray] = None
-        self._rows = 0
-        self._n_total: Optional[int] = None
-        self._sec_per_row: Optional[float] = None
-        self._done = False
         self._train_docs: list[str] = []
-
-    @property
-    def done(self) -> bool:
-        return self._done
 
     def texts(self, xs: Sequence[np.ndarray]) -> list[str]:
         """The rebuilt, cleaned documents of ``xs``."""
@@ -96,20 +86,17 @@ class AutoNLPBaseline0(Learner):
         return make_vectorizer(False, max_features or int(self.config.max_features), (1, 1), sublinear_tf=False,
                                vocabulary=vocabulary)
 
-    def next_cost_s(self) -> float:
-        if self._sec_per_row is None or self._n_total is None:
-            return float(self.config.prior_cost_s)
-        return float(self._sec_per_row * self._n_total)
+    # fit: IncrementalLearner's template, on every row of the window (cost: seconds per row times n_total)
+    def _next_rows(self, n_total: int) -> int:
+        return n_total
 
-    def fit(self, data: TrainData, budget_s: float) -> None:
-        if budget_s is None or budget_s <= 0 or self._done:
-            return
-        self._n_total = int(data.n_total)
-        rows = min(self._n_total, available_rows(data))
-        if rows == 0 or (rows == self._rows and self._coef is not None):
-            return  # nothing new in the window
-        xs, y = data.get(rows)
-        tic = time.perf_counter()
+    def _fitted(self) -> bool:
+        return self._coef is not None
+
+    def _nothing_new(self, rows: int) -> bool:
+        return rows == 0 or (rows == self._rows and self._coef is not None)  # nothing new in the window
+
+    def _fit_rows(self, xs: Sequence[np.ndarray], y: np.ndarray, multilabel: bool) -> None:
         if len(xs) > len(self._train_docs):
             self._train_docs.extend(self.texts(list(xs[len(self._train_docs):])))
         docs = self._train_docs[: len(xs)]
@@ -119,10 +106,8 @@ class AutoNLPBaseline0(Learner):
         except ValueError:  # every document empty after cleaning: one never-matching column
             vectorizer = self._vectorizer_for(vocabulary={"\x00": 0}, max_features=1)
             x = vectorizer.fit_transform(docs)
-        self._fit_svms(x.tocsr(), np.asarray(y, np.float32))
+        self._fit_svms(x.tocsr(), y)
         self._vectorizer, self._rows = vectorizer, len(xs)
-        self._sec_per_row = (time.perf_counter() - tic) / max(1, self._rows)
-        self._done = self._rows >= self._n_total
 
     def _fit_svms(self, x: Any, y: np.ndarray) -> None:
         from sklearn.exceptions import ConvergenceWarning

@@ -176,7 +176,7 @@ class AutoSpeechBaseline(Learner):
     """MFCC + adaptive-depth CNN, one epoch per ``fit`` with early stopping (see the module docstring)."""
 
     def __init__(self, metadata: Metadata, config: Optional[AutoSpeechBaselineConfig] = None, seed: int = 0) -> None:
-        super().__init__(metadata, config or AutoSpeechBaselineConfig(), seed)
+        super().__init__(metadata, config or self._default_config(AutoSpeechBaselineConfig), seed)
         import_torch()
         cfg = self.config
         self.output_dim = int(metadata.output_dim)

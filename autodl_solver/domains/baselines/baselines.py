@@ -150,7 +150,7 @@ class _TorchBaseline(Learner):
     budget_aware = True  # fit() checks the time between steps and stops within budget_s
 
     def __init__(self, metadata: Metadata, config: Any = None, seed: int = 0) -> None:
-        super().__init__(metadata, config or self.default_config(), seed)
+        super().__init__(metadata, config or self._default_config(self.default_config), seed)
         import_torch()
         self.output_dim = int(metadata.output_dim)
         self._dev = device(self.config.device)

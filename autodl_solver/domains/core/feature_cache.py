@@ -1,4 +1,8 @@
-"""Caches matched by identity: :func:`same_examples`, and a mixin computing costly features once.
+"""Caches matched by identity: :func:`same_examples`, :class:`IdentityCache`, a mixin computing features once.
+
+:class:`IdentityCache` is the small most-recent-first cache (two entries by
+default) that every learner keeps for the lists the engine passes again and
+again (converted tensors, token ids, spectrograms, documents, features).
 
 :class:`CachedFeatures` is a mixin for :class:`~.linear.LinearLearner` subclasses.
 
@@ -16,22 +20,110 @@ their time on features, not on the regression. Two facts make caching exact:
 A subclass implements :meth:`CachedFeatures._compute`; put the mixin before
 ``LinearLearner`` in the bases.
 
-:func:`same_examples` is also how every other per-list cache of the learners
-(converted tensors, token ids, spectrograms, documents) recognises a list it has seen.
+:func:`same_examples` is how :class:`IdentityCache` recognises a list it has seen.
 """
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence
+from typing import Any, Callable, Generic, Hashable, Optional, Sequence, TypeVar
 
 import numpy as np
+
+V = TypeVar("V")
+
+
+class IdentityCache(Generic[V]):
+    """The last ``capacity`` values computed for lists of examples, matched by identity.
+
+    A list is found again when it holds the very same example arrays in the
+    same order (:func:`same_examples`), and, when a ``version`` is given, was
+    stored under an equal version (a learner bumps its version when what it
+    caches goes stale, say a refitted vocabulary). The newest entry comes
+    first; storing one more than ``capacity`` drops the oldest, whatever its
+    version.
+
+    Parameters
+    ----------
+    capacity : int
+        Entries kept (the engine's hold-out and test lists: 2).
+    """
+
+    def __init__(self, capacity: int = 2) -> None:
+        self.capacity = int(capacity)
+        self._entries: list[tuple[Sequence[np.ndarray], Optional[Hashable], V]] = []
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, xs: Sequence[np.ndarray], version: Optional[Hashable] = None) -> Optional[V]:
+        """The value stored for ``xs`` (and ``version``), or ``None``.
+
+        Parameters
+        ----------
+        xs : sequence of numpy.ndarray
+            The examples.
+        version : hashable, optional
+            Must equal the version the value was stored with.
+        """
+        for src, ver, value in self._entries:
+            if ver == version and same_examples(src, xs):
+                return value
+        return None
+
+    def put(self, xs: Sequence[np.ndarray], value: V, version: Optional[Hashable] = None,
+            capacity: Optional[int] = None) -> V:
+        """Store ``value`` for ``xs`` as the newest entry and return it.
+
+        Parameters
+        ----------
+        xs : sequence of numpy.ndarray
+            The examples (the list is kept, not copied).
+        value
+            What was computed for them.
+        version : hashable, optional
+            Version to match in :meth:`get`.
+        capacity : int, optional
+            Entries kept after this one is stored; default ``self.capacity``.
+        """
+        keep = self.capacity if capacity is None else int(capacity)
+        self._entries = ([(xs, version, value)] + self._entries)[:keep]
+        return value
+
+    def get_or_compute(self, xs: Sequence[np.ndarray], compute: Callable[[], V],
+                       version: Optional[Hashable] = None) -> V:
+        """The stored value for ``xs``, else ``compute()``, stored and returned.
+
+        Parameters
+        ----------
+        xs : sequence of numpy.ndarray
+            The examples.
+        compute : callable
+            Computes the value of ``xs`` (called only on a miss).
+        version : hashable, optional
+            As in :meth:`get`.
+        """
+        for src, ver, value in self._entries:
+            if ver == version and same_examples(src, xs):
+                return value
+        return self.put(xs, compute(), version)
+
+    def clear(self) -> None:
+        """Drop every entry."""
+        self._entries = []
 
 
 class CachedFeatures:
     """Mixin: ``_features`` from ``_compute``, each example computed once (see the module docstring)."""
 
     _train_feats: Optional[np.ndarray] = None
-    _feature_cache: list[tuple[Sequence[np.ndarray], np.ndarray]] = []
+    _feature_cache_: Optional[IdentityCache[np.ndarray]] = None
     _in_fit: bool = False
+
+    @property
+    def _feature_cache(self) -> IdentityCache[np.ndarray]:
+        """The features of the last two lists predicted (created on first use: a mixin has no ``__init__``)."""
+        if self._feature_cache_ is None:
+            self._feature_cache_ = IdentityCache(2)
+        return self._feature_cache_
 
     def _compute(self, xs: Sequence[np.ndarray]) -> np.ndarray:
         """The ``(len(xs), F)`` features of ``xs`` (implemented by the learner)."""
@@ -52,12 +144,7 @@ class CachedFeatures:
                 new = self._compute(list(xs[have:]))
                 self._train_feats = new if prefix is None else np.concatenate([prefix, new])
             return self._train_feats[: len(xs)]
-        for src, feats in self._feature_cache:
-            if same_examples(src, xs):
-                return feats
-        feats = self._compute(xs)
-        self._feature_cache = [(xs, feats)] + self._feature_cache[:1]
-        return feats
+        return self._feature_cache.get_or_compute(xs, lambda: self._compute(xs))
 
     def forget_training_features(self) -> None:
         """Drop the training prefix's features (after loading a state: rebuilt if ``fit`` runs again)."""

@@ -18,16 +18,15 @@ features (``_features``). It opens the solver's tabular portfolio: see
 """
 from __future__ import annotations
 
-import time
 import warnings
 from dataclasses import dataclass
 from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from ...anytime.learner import Learner, TrainData
 from ...data.metadata import Metadata
-from .shapes import available_rows, flatten_tabular, next_row_count
+from .incremental import IncrementalLearner
+from .shapes import flatten_tabular
 from .standardizer import Standardizer
 from .torch_utils import as_numpy
 
@@ -58,11 +57,11 @@ class LinearConfig:
     prior_cost_s: float = 0.2
 
 
-class LinearLearner(Learner):
+class LinearLearner(IncrementalLearner):
     """Logistic regression (see the module docstring)."""
 
     def __init__(self, metadata: Metadata, config: Optional[LinearConfig] = None, seed: int = 0) -> None:
-        super().__init__(metadata, config or LinearConfig(), seed)
+        super().__init__(metadata, config or self._default_config(LinearConfig), seed)
         import sklearn.linear_model  # noqa: F401  (import cost paid outside the timed fits)
 
         self.output_dim = int(metadata.output_dim)
@@ -72,42 +71,16 @@ class LinearLearner(Learner):
         self._coef: Optional[np.ndarray] = None  # (in_dim, output_dim)
         self._intercept: Optional[np.ndarray] = None
         self._softmax = True
-        self._rows = 0
-        self._n_total: Optional[int] = None
-        self._sec_per_row: Optional[float] = None
-        self._done = False
 
-    @property
-    def done(self) -> bool:
-        return self._done
+    def _fitted(self) -> bool:
+        return self._coef is not None
 
-    def _next_rows(self, n_total: int) -> int:
-        return next_row_count(self._rows, n_total, self.config.first_rows, self.config.rows_growth)
-
-    def next_cost_s(self) -> float:
-        if self._sec_per_row is None or self._n_total is None:
-            return float(self.config.prior_cost_s)
-        return float(self._sec_per_row * self._next_rows(self._n_total))
-
-    def fit(self, data: TrainData, budget_s: float) -> None:
-        if budget_s is None or budget_s <= 0 or self._done:
-            return
-        self._n_total = int(data.n_total)
-        if self._n_total == 0:
-            return
-        rows = min(self._next_rows(self._n_total), available_rows(data))
-        if rows == self._rows and self._coef is not None:
-            return  # the window holds no new rows: nothing to refit
-        xs, y = data.get(rows)
-        tic = time.perf_counter()
+    def _fit_rows(self, xs: Sequence[np.ndarray], y: np.ndarray, multilabel: bool) -> None:
         x = self._features(xs)
         self._n_features = x.shape[1]
         self._rows = len(x)
-        self._softmax = not (bool(data.multilabel) or self.output_dim == 1)
-        self._fit_matrix(x, np.asarray(y, np.float32))
-        self._sec_per_row = (time.perf_counter() - tic) / max(1, self._rows)
-        if self._rows >= self._n_total:
-            self._done = True
+        self._softmax = not (multilabel or self.output_dim == 1)
+        self._fit_matrix(x, y)
 
     def _features(self, xs: Sequence[np.ndarray]) -> np.ndarray:
         """The ``(n, F)`` matrix the model sees (subclasses extract other features)."""

@@ -37,7 +37,7 @@ import numpy as np
 
 from ...data.metadata import Metadata
 from ...errors import AutoDLInputError
-from .feature_cache import same_examples
+from .feature_cache import IdentityCache
 from .shapes import normalize_channels
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -204,7 +204,7 @@ class TensorCache:
     def __init__(self, plan: VisionPlan, dev: "torch.device") -> None:
         self.plan = plan
         self.dev = dev
-        self._fixed: list[tuple[Sequence[np.ndarray], "torch.Tensor"]] = []
+        self._fixed: IdentityCache["torch.Tensor"] = IdentityCache(2)
         self._train: Optional["torch.Tensor"] = None
 
     def fixed(self, xs: Sequence[np.ndarray], max_entries: int = 2) -> "torch.Tensor":
@@ -213,11 +213,9 @@ class TensorCache:
         A list holding the same arrays as a cached one (see :func:`~.feature_cache.same_examples`) gets the
         cached tensor.
         """
-        for src, tensor in self._fixed:
-            if same_examples(src, xs):
-                return tensor
-        tensor = _to_device(convert(xs, self.plan), self.dev)
-        self._fixed = ([(xs, tensor)] + self._fixed)[:max_entries]
+        tensor = self._fixed.get(xs)
+        if tensor is None:
+            tensor = self._fixed.put(xs, _to_device(convert(xs, self.plan), self.dev), capacity=max_entries)
         return tensor
 
     def train_prefix(self, xs: Sequence[np.ndarray]) -> "torch.Tensor":
@@ -239,7 +237,7 @@ class TensorCache:
 
     def clear(self) -> None:
         """Drop every cached tensor."""
-        self._fixed, self._train = [], None
+        self._fixed, self._train = IdentityCache(2), None
 
 
 def _to_device(tensor: "torch.Tensor", dev: "torch.device") -> "torch.Tensor":

@@ -49,11 +49,12 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from ...anytime.learner import Learner, TrainData
+from ...anytime.learner import TrainData
 from ...anytime.validation import validation_nauc
 from ...data.metadata import Metadata
 from .feature_cache import same_examples
-from .shapes import available_rows, next_row_count
+from .incremental import IncrementalLearner
+from .shapes import next_row_count
 from .torch_utils import cpu_state, device, import_torch, seeded
 from .vision_input import TensorCache, VisionPlan, make_plan
 
@@ -142,7 +143,7 @@ class VisionNetConfig:
     prior_step_s: float = 0.3
 
 
-class VisionNetLearner(Learner):
+class VisionNetLearner(IncrementalLearner):
     """Base of the torch image/video learners (see the module docstring); subclasses build the network."""
 
     budget_aware = True  # fit() checks the time between steps and stops within budget_s
@@ -152,7 +153,7 @@ class VisionNetLearner(Learner):
 
     def __init__(self, metadata: Metadata, config: Optional[VisionNetConfig] = None, seed: int = 0) -> None:
         # the registered subclass's own config class (video and image defaults differ)
-        super().__init__(metadata, config or (getattr(type(self), "default_config", None) or VisionNetConfig)(), seed)
+        super().__init__(metadata, config or self._default_config(self.default_config or VisionNetConfig), seed)
         import_torch()  # torch and its optimiser imports are paid here, off the clock
         cfg = self.config
         self.output_dim = int(metadata.output_dim)
@@ -170,8 +171,7 @@ class VisionNetLearner(Learner):
         self._scaler: Optional[Any] = None
         self._loss: Optional[Any] = None
         self._rng = np.random.default_rng(seed)
-        self._rows = 0
-        self._n_total = 0
+        self._n_total = 0  # not None: next_cost_s reads ``self._n_total or first_rows``
         self._calls = 0
         self._steps_done = 0
         self._next_steps = int(cfg.first_steps)
@@ -183,7 +183,6 @@ class VisionNetLearner(Learner):
         self._stall = 0
         self._val_cache: Optional[tuple[Sequence[np.ndarray], np.ndarray]] = None
         self._multilabel = False
-        self._done = False
 
     # ----------------------------------------------------------- subclass API
     def build_network(self, channels: int) -> tuple[Any, str]:
@@ -200,21 +199,14 @@ class VisionNetLearner(Learner):
         mode = self.config.flip
         return mode == "on" or (mode == "auto" and self._channels == 3)
 
-    @property
-    def done(self) -> bool:
-        return self._done
-
-    # ---------------------------------------------------------------- fit
+    # ---------------------------------------------------------------- fit (rows, done: IncrementalLearner's)
     def fit(self, data: TrainData, budget_s: float) -> None:
         start = time.perf_counter()
-        if budget_s is None or budget_s <= 0 or self._done:
+        rows = self._begin_fit(data, budget_s)
+        if rows is None:
             return
         deadline = start + float(budget_s)
         cfg = self.config
-        self._n_total = int(data.n_total)
-        if self._n_total == 0:
-            return
-        rows = min(next_row_count(self._rows, self._n_total, cfg.first_rows, cfg.rows_growth), available_rows(data))
         xs, y = data.get(rows)
         if self._opt is None:  # first fit, or the first one after load_state_dict (plan kept)
             self._setup(xs, data)

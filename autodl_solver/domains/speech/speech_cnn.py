@@ -46,7 +46,7 @@ import numpy as np
 from ...anytime.learner import TrainData
 from ...data.metadata import Metadata
 from ...errors import AutoDLInputError
-from ..core.feature_cache import same_examples
+from ..core.feature_cache import IdentityCache
 from ..core.vision_trainer import VisionNetLearner
 from ..registry import register
 from .speech_features import FeatureSpec, SpeechPlan, log_mel_fixed, make_speech_plan, warm_up
@@ -217,7 +217,7 @@ class SpectrogramCache:
 
     def __init__(self, plan: SpeechPlan, spec: FeatureSpec, mfcc: bool, dev: Any) -> None:
         self.plan, self.spec, self.mfcc, self.dev = plan, spec, mfcc, dev
-        self._fixed: list[tuple[Sequence[np.ndarray], Any]] = []
+        self._fixed: IdentityCache[Any] = IdentityCache(2)
         self._train: Optional[Any] = None
 
     def convert(self, xs: Sequence[np.ndarray]) -> Any:
@@ -237,11 +237,9 @@ class SpectrogramCache:
 
     def fixed(self, xs: Sequence[np.ndarray], max_entries: int = 2) -> Any:
         """The converted ``xs`` (test, validation), converted once per list of arrays."""
-        for src, tensor in self._fixed:
-            if same_examples(src, xs):
-                return tensor
-        tensor = self.convert(xs)
-        self._fixed = ([(xs, tensor)] + self._fixed)[:max_entries]
+        tensor = self._fixed.get(xs)
+        if tensor is None:
+            tensor = self._fixed.put(xs, self.convert(xs), capacity=max_entries)
         return tensor
 
     def train_prefix(self, xs: Sequence[np.ndarray]) -> Any:
@@ -262,7 +260,7 @@ class SpeechCNNLearner(VisionNetLearner):
     """2-D CNN on log-mel spectrograms with growing crops (see the module docstring)."""
 
     def __init__(self, metadata: Metadata, config: Optional[SpeechCNNConfig] = None, seed: int = 0) -> None:
-        config = config or SpeechCNNConfig()
+        config = config or self._default_config(SpeechCNNConfig)
         if config.features not in FEATURES:
             raise AutoDLInputError("features", f"got {config.features!r}, expected one of {FEATURES}")
         self.spec = FeatureSpec(sample_rate=int(metadata.effective_sample_rate), n_mels=int(config.n_mels),

@@ -67,7 +67,7 @@ class SpeechLinearLearner(CachedFeatures, LinearLearner):
     """Logistic regression on log-mel/MFCC clip statistics (see the module docstring)."""
 
     def __init__(self, metadata: Metadata, config: Optional[SpeechLinearConfig] = None, seed: int = 0) -> None:
-        super().__init__(metadata, config or SpeechLinearConfig(), seed)
+        super().__init__(metadata, config or self._default_config(SpeechLinearConfig), seed)
         cfg = self.config
         self.spec = FeatureSpec(sample_rate=int(metadata.effective_sample_rate), n_mels=int(cfg.n_mels),
                                 n_mfcc=int(cfg.n_mfcc), win_ms=float(cfg.win_ms), hop_ms=float(cfg.hop_ms))

@@ -46,9 +46,10 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from ...anytime.learner import Learner, TrainData
+from ...anytime.learner import TrainData
 from ...data.metadata import Metadata
-from ..core.shapes import available_rows, flatten_tabular, next_row_count
+from ..core.incremental import IncrementalLearner
+from ..core.shapes import flatten_tabular
 from ..registry import register
 
 
@@ -160,13 +161,13 @@ class _Model:
 
 
 @register("tabular_gbdt", domains=("tabular",), default_config=GBDTConfig)
-class GBDTLearner(Learner):
+class GBDTLearner(IncrementalLearner):
     """LightGBM with growing rows and rounds (see the module docstring)."""
 
     budget_aware = True  # fit() checks the time between steps and stops within budget_s
 
     def __init__(self, metadata: Metadata, config: Optional[GBDTConfig] = None, seed: int = 0) -> None:
-        super().__init__(metadata, config or GBDTConfig(), seed)
+        super().__init__(metadata, config or self._default_config(GBDTConfig), seed)
         import lightgbm  # noqa: F401  (about 1 s the first time: paid here, outside the timed fits)
 
         self.output_dim = int(metadata.output_dim)
@@ -174,28 +175,17 @@ class GBDTLearner(Learner):
         self._n_features: Optional[int] = None if -1 in shape else int(np.prod(shape))
         self._models: list[_Model] = []
         self._mode = ""
-        self._rows = 0
-        self._n_total: Optional[int] = None
         self._round_budget = int(self.config.first_rounds)
         self._calls = 0
         self._has_valid = False
         self._stale = False  # boosters loaded from a state dict cannot continue: rebuild on next fit
         self._sec_per_round_row: Optional[float] = None
         self._setup_sec_per_row: Optional[float] = None
-        self._done = False
 
-    # ------------------------------------------------------------ schedule
-    @property
-    def done(self) -> bool:
-        return self._done
-
-    def _next_rows(self, n_total: int) -> int:
-        return next_row_count(self._rows, n_total, self.config.first_rows, self.config.rows_growth)
-
-    def next_cost_s(self) -> float:
-        if self._sec_per_round_row is None or self._n_total is None:
-            return float(self.config.prior_cost_s)
-        rows = self._next_rows(self._n_total)
+    # ------------------------------------------------------------ schedule (rows: IncrementalLearner's)
+    def _measured_cost_s(self, rows: int) -> Optional[float]:
+        if self._sec_per_round_row is None:
+            return None
         rebuild = rows != self._rows or self._stale or self._calls == 1
         cost = self._round_budget * self._models_per_round(rebuild) * self._sec_per_round_row * rows
         if rebuild:
@@ -212,14 +202,11 @@ class GBDTLearner(Learner):
     # --------------------------------------------------------------- train
     def fit(self, data: TrainData, budget_s: float) -> None:
         start = time.perf_counter()
-        if budget_s is None or budget_s <= 0 or self._done:
+        # The engine's data pool may cap the rows of this round (its row window).
+        rows = self._begin_fit(data, budget_s)
+        if rows is None:
             return
         deadline = start + float(budget_s)
-        self._n_total = int(data.n_total)
-        if self._n_total == 0:
-            return
-        # The engine's data pool may cap the rows of this round (its row window).
-        rows = min(self._next_rows(self._n_total), available_rows(data))
         # The first model's coarse bins are not kept: the second call rebuilds even on the same rows.
         rebuild = rows != self._rows or self._stale or not self._models or self._calls == 1
         if rebuild and self._models and not self._stale and self._setup_sec_per_row is not None:

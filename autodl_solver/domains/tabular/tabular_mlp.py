@@ -35,10 +35,11 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from ...anytime.learner import Learner, TrainData
+from ...anytime.learner import TrainData
 from ...anytime.validation import validation_nauc
 from ...data.metadata import Metadata
-from ..core.shapes import FixedShaper, ShapePlan, available_rows, flatten_tabular, next_row_count, plan_shape
+from ..core.incremental import IncrementalLearner
+from ..core.shapes import FixedShaper, ShapePlan, flatten_tabular, plan_shape
 from ..core.standardizer import Standardizer
 from ..core.torch_utils import cpu_state, device, import_torch, seeded, to_tensor
 from ..inference import infer_domain
@@ -116,13 +117,13 @@ def build_mlp(in_dim: int, out_dim: int, hidden: int, layers: int, dropout: floa
 
 
 @register("tabular_mlp", domains=("tabular",), default_config=MLPConfig)
-class MLPLearner(Learner):
+class MLPLearner(IncrementalLearner):
     """The 2x256 MLP (see the module docstring)."""
 
     budget_aware = True  # fit() checks the time between steps and stops within budget_s
 
     def __init__(self, metadata: Metadata, config: Optional[MLPConfig] = None, seed: int = 0) -> None:
-        super().__init__(metadata, config or MLPConfig(), seed)
+        super().__init__(metadata, config or self._default_config(MLPConfig), seed)
         import_torch()  # import cost paid here, outside the timed fits
 
         self.output_dim = int(metadata.output_dim)
@@ -137,11 +138,8 @@ class MLPLearner(Learner):
         self._since_best = 0
         self._epochs_total = 0
         self._epoch_budget = int(self.config.first_epochs)
-        self._rows = 0
-        self._n_total: Optional[int] = None
         self._multilabel = False
         self._sec_per_row_epoch: Optional[float] = None
-        self._done = False
         self._calls = 0
         self._dev = device(self.config.device)
         self._xva: Optional[np.ndarray] = None
@@ -159,28 +157,19 @@ class MLPLearner(Learner):
         return x.reshape(len(xs), -1)
 
     # ------------------------------------------------------------ schedule
-    @property
-    def done(self) -> bool:
-        return self._done
-
-    def _next_rows(self, n_total: int) -> int:
-        return next_row_count(self._rows, n_total, self.config.first_rows, self.config.rows_growth)
-
-    def next_cost_s(self) -> float:
-        if self._sec_per_row_epoch is None or self._n_total is None:
-            return float(self.config.prior_cost_s)
-        return float(self._sec_per_row_epoch * self._next_rows(self._n_total) * self._epoch_budget)
+    # (rows, prior/measured cost and done: IncrementalLearner's)
+    def _measured_cost_s(self, rows: int) -> Optional[float]:
+        if self._sec_per_row_epoch is None:
+            return None
+        return self._sec_per_row_epoch * rows * self._epoch_budget
 
     # --------------------------------------------------------------- train
     def fit(self, data: TrainData, budget_s: float) -> None:
         start = time.perf_counter()
-        if budget_s is None or budget_s <= 0 or self._done:
+        rows = self._begin_fit(data, budget_s)
+        if rows is None:
             return
         deadline = start + float(budget_s)
-        self._n_total = int(data.n_total)
-        if self._n_total == 0:
-            return
-        rows = min(self._next_rows(self._n_total), available_rows(data))
         if rows != self._rows or self._net is None:
             xs, y = data.get(rows)
             self._multilabel = bool(data.multilabel) or self.output_dim == 1

@@ -53,7 +53,7 @@ import numpy as np
 
 from ...anytime.learner import Learner, TrainData
 from ...data.metadata import Metadata
-from ..core.feature_cache import same_examples
+from ..core.feature_cache import IdentityCache
 from ..core.shapes import available_rows
 from ..core.torch_utils import cpu_state, import_torch, seeded
 from ..registry import register
@@ -206,7 +206,7 @@ class TextCNNLearner(Learner):
     budget_aware = True  # fit() checks the time between steps and stops within budget_s
 
     def __init__(self, metadata: Metadata, config: Optional[TextCNNConfig] = None, seed: int = 0) -> None:
-        super().__init__(metadata, config or (getattr(type(self), "default_config", None) or TextCNNConfig)(), seed)
+        super().__init__(metadata, config or self._default_config(self.default_config or TextCNNConfig), seed)
         import_torch()  # paid here, off the clock
         cfg = self.config
         if cfg.init not in ("random", "fasttext"):
@@ -245,7 +245,7 @@ class TextCNNLearner(Learner):
         self._train_ids: list[np.ndarray] = []
         self._ids_version = -1
         self._version = 0
-        self._pred_cache: list[tuple[Sequence[np.ndarray], int, list[np.ndarray]]] = []
+        self._pred_cache: IdentityCache[list[np.ndarray]] = IdentityCache(2)  # keyed by list and version
         self._rows = 0
         self._n_total = 0
         self._calls = 0
@@ -432,12 +432,7 @@ class TextCNNLearner(Learner):
     # ----------------------------------------------------------- predict
     def _test_ids(self, xs: Sequence[np.ndarray]) -> list[np.ndarray]:
         # the engine passes the same validation and test lists again and again
-        for src, version, ids in self._pred_cache:
-            if version == self._version and same_examples(src, xs):
-                return ids
-        ids = [self._ids(t) for t in self.tokens(xs)]
-        self._pred_cache = ([(xs, self._version, ids)] + self._pred_cache)[:2]
-        return ids
+        return self._pred_cache.get_or_compute(xs, lambda: [self._ids(t) for t in self.tokens(xs)], self._version)
 
     def predict(self, xs: Sequence[np.ndarray]) -> np.ndarray:
         import torch
@@ -488,7 +483,7 @@ class TextCNNLearner(Learner):
         self._sec_per_example = state.get("sec_per_example")
         self.vectors_source, self.vectors_found = str(state["vectors_source"]), int(state["vectors_found"])
         self._version += 1
-        self._train_tokens, self._train_ids, self._pred_cache = [], [], []
+        self._train_tokens, self._train_ids, self._pred_cache = [], [], IdentityCache(2)
         self._rows = 0  # training rows are re-read if fit() is called again
         self._opt = None
 

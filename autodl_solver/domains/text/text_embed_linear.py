@@ -105,7 +105,7 @@ class TextEmbedLinearLearner(CachedFeatures, LinearLearner):
     """Logistic regression on frozen sentence embeddings (see the module docstring)."""
 
     def __init__(self, metadata: Metadata, config: Optional[TextEmbedLinearConfig] = None, seed: int = 0) -> None:
-        super().__init__(metadata, config or TextEmbedLinearConfig(), seed)
+        super().__init__(metadata, config or self._default_config(TextEmbedLinearConfig), seed)
         import_torch()
         cfg = self.config
         self._dev = device(cfg.device)

@@ -27,15 +27,14 @@ from __future__ import annotations
 
 import os
 import tempfile
-import time
 from dataclasses import dataclass
 from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from ...anytime.learner import Learner, TrainData
 from ...data.metadata import Metadata
-from ..core.shapes import available_rows, next_row_count
+from ..core.feature_cache import IdentityCache
+from ..core.incremental import IncrementalLearner
 from ..core.torch_utils import as_numpy
 from ..registry import register
 from .text_vocab import TokenTable, build_table, documents
@@ -113,11 +112,11 @@ def clean_text(text: str) -> str:
 
 
 @register("text_fasttext", domains=("text",), default_config=FastTextConfig, config_file="text.yaml")
-class FastTextLearner(Learner):
+class FastTextLearner(IncrementalLearner):
     """fastText supervised text classifier on growing rows (see the module docstring)."""
 
     def __init__(self, metadata: Metadata, config: Optional[FastTextConfig] = None, seed: int = 0) -> None:
-        super().__init__(metadata, config or FastTextConfig(), seed)
+        super().__init__(metadata, config or self._default_config(FastTextConfig), seed)
         from ..._environment import patch_fasttext
 
         patch_fasttext()  # import cost paid outside the timed fits
@@ -125,33 +124,17 @@ class FastTextLearner(Learner):
         self.table: TokenTable = build_table(metadata)
         self._model: Any = None
         self._ova = False
-        self._rows = 0
-        self._n_total: Optional[int] = None
-        self._sec_per_row: Optional[float] = None
-        self._done = False
         self.failed = False
         self.error: Optional[str] = None
         #: Learning rate of the last successful training (lower than ``config.lr`` after NaN retries).
         self.last_lr: Optional[float] = None
         self._train_docs: list[str] = []
-        self._doc_cache: list[tuple[Sequence[np.ndarray], list[str]]] = []
-
-    @property
-    def done(self) -> bool:
-        return self._done
+        self._doc_cache: IdentityCache[list[str]] = IdentityCache(2)
 
     def texts(self, xs: Sequence[np.ndarray]) -> list[str]:
         """The rebuilt, truncated, space-joined documents of ``xs`` as fastText lines."""
         docs = documents(xs, self.table, chinese=False, max_tokens=int(self.config.max_tokens))
         return [clean_text(d) for d in docs]
-
-    def _next_rows(self, n_total: int) -> int:
-        return next_row_count(self._rows, n_total, self.config.first_rows, self.config.rows_growth)
-
-    def next_cost_s(self) -> float:
-        if self._sec_per_row is None or self._n_total is None:
-            return float(self.config.prior_cost_s)
-        return float(self._sec_per_row * self._next_rows(self._n_total))
 
     # ------------------------------------------------------------------ training
     def _lines(self, docs: Sequence[str], y: np.ndarray) -> list[str]:
@@ -193,43 +176,30 @@ class FastTextLearner(Learner):
                       f"learning rate {cfg.lr:g} down to {lr:g}; the learner is marked failed")
         raise RuntimeError(self.error)
 
-    def fit(self, data: TrainData, budget_s: float) -> None:
-        if budget_s is None or budget_s <= 0 or self._done:
-            return
-        self._n_total = int(data.n_total)
-        if self._n_total == 0:
-            return
-        rows = min(self._next_rows(self._n_total), available_rows(data))
+    # fit: IncrementalLearner's template (next rows, timed per row, done at the last row)
+    def _fitted(self) -> bool:
+        return self._model is not None
+
+    def _affordable_rows(self, rows: int, budget_s: float) -> int:
         if self._sec_per_row is not None and self._model is not None:
             # fastText cannot be interrupted: take only the rows the budget pays for (at least one more)
             affordable = int(budget_s / max(self._sec_per_row, 1e-9))
             rows = max(min(rows, affordable), min(self._rows + 1, rows))
-        if rows == self._rows and self._model is not None:
-            return  # the window holds no new rows
-        xs, y = data.get(rows)
-        tic = time.perf_counter()
+        return rows
+
+    def _fit_rows(self, xs: Sequence[np.ndarray], y: np.ndarray, multilabel: bool) -> None:
         if len(xs) > len(self._train_docs):
             self._train_docs.extend(self.texts(list(xs[len(self._train_docs):])))
-        self._ova = bool(data.multilabel) or self.output_dim == 1
-        lines = self._lines(self._train_docs[: len(xs)], np.asarray(y, np.float32))
+        self._ova = multilabel or self.output_dim == 1
+        lines = self._lines(self._train_docs[: len(xs)], y)
         self._rows = len(xs)
         if lines:
             self._model = self._train(lines)
-        self._sec_per_row = (time.perf_counter() - tic) / max(1, self._rows)
-        if self._rows >= self._n_total:
-            self._done = True
 
     # ---------------------------------------------------------------- prediction
     def _docs(self, xs: Sequence[np.ndarray]) -> list[str]:
         # validation and test: the engine passes the same lists again and again
-        from ..core.feature_cache import same_examples
-
-        for src, docs in self._doc_cache:
-            if same_examples(src, xs):
-                return docs
-        docs = self.texts(xs)
-        self._doc_cache = ([(xs, docs)] + self._doc_cache)[:2]
-        return docs
+        return self._doc_cache.get_or_compute(xs, lambda: self.texts(xs))
 
     def predict(self, xs: Sequence[np.ndarray]) -> np.ndarray:
         out = np.zeros((len(xs), self.output_dim), np.float32)
@@ -269,7 +239,7 @@ class FastTextLearner(Learner):
         self._done = bool(state.get("done", False))
         self.failed = bool(state.get("failed", False))
         self.error = state.get("error")
-        self._train_docs, self._doc_cache = [], []
+        self._train_docs, self._doc_cache = [], IdentityCache(2)
         self._model = None
         if state.get("fitted") and "model" in state:
             raw = as_numpy(state["model"]).astype(np.uint8).tobytes()

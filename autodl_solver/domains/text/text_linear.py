@@ -35,7 +35,7 @@ from scipy.sparse import csr_matrix, hstack
 
 from ...anytime.learner import TrainData
 from ...data.metadata import Metadata
-from ..core.feature_cache import same_examples
+from ..core.feature_cache import IdentityCache
 from ..core.linear import LinearConfig, LinearLearner
 from ..core.torch_utils import as_numpy
 from ..registry import register
@@ -157,7 +157,7 @@ class TextLinearLearner(LinearLearner):
     """TF-IDF + logistic regression on a growing slice of documents (see the module docstring)."""
 
     def __init__(self, metadata: Metadata, config: Optional[TextLinearConfig] = None, seed: int = 0) -> None:
-        super().__init__(metadata, config or TextLinearConfig(), seed)
+        super().__init__(metadata, config or self._default_config(TextLinearConfig), seed)
         import sklearn.feature_extraction.text  # noqa: F401  (import cost paid outside the timed fits)
 
         self.table: TokenTable = build_table(metadata)
@@ -169,8 +169,8 @@ class TextLinearLearner(LinearLearner):
         self._version = 0  # bumped when the vectoriser is refitted: invalidates cached matrices
         self._in_fit = False
         self._train_docs: list[str] = []
-        self._doc_cache: list[tuple[Sequence[np.ndarray], list[str]]] = []
-        self._matrix_cache: list[tuple[Sequence[np.ndarray], int, Any]] = []
+        self._doc_cache: IdentityCache[list[str]] = IdentityCache(2)
+        self._matrix_cache: IdentityCache[Any] = IdentityCache(2)  # keyed by list and vectoriser version
 
     def _ngrams(self) -> tuple[int, int]:
         return tuple(self.config.char_ngrams if self.chinese else self.config.word_ngrams)
@@ -216,20 +216,16 @@ class TextLinearLearner(LinearLearner):
                     pass
             self._vectorizer, self._version = vectorizer, self._version + 1
             self._coef = self._intercept = None  # new columns: the old coefficients mean nothing
-            self._matrix_cache = []
+            self._matrix_cache.clear()
             return _rows(matrix)
-        for src, version, matrix in self._matrix_cache:  # validation and test: the same lists every time
-            if version == self._version and same_examples(src, xs):
-                return matrix
-        docs = next((d for src, d in self._doc_cache if same_examples(src, xs)), None)
-        if docs is None:
-            docs = self.texts(xs)
-            self._doc_cache = ([(xs, docs)] + self._doc_cache)[:2]
+        matrix = self._matrix_cache.get(xs, self._version)  # validation and test: the same lists every time
+        if matrix is not None:
+            return matrix
+        docs = self._doc_cache.get_or_compute(xs, lambda: self.texts(xs))
         matrix = self._vectorizer.transform(docs).tocsr()
         if self._char_vectorizer is not None:
             matrix = hstack([matrix, self._char_vectorizer.transform(docs)]).tocsr()
-        self._matrix_cache = ([(xs, self._version, matrix)] + self._matrix_cache)[:2]
-        return matrix
+        return self._matrix_cache.put(xs, matrix, self._version)
 
     def predict(self, xs: Sequence[np.ndarray]) -> np.ndarray:
         if self._vectorizer is None:

@@ -38,7 +38,7 @@ import numpy as np
 from ...anytime.learner import Learner, TrainData
 from ...data.metadata import Metadata
 from ...errors import AutoDLInputError
-from ..core.feature_cache import same_examples
+from ..core.feature_cache import IdentityCache
 from ..core.shapes import available_rows
 from ..core.torch_utils import cpu_state, device, import_torch
 from ..registry import register
@@ -166,7 +166,7 @@ class TextTransformerLearner(Learner):
     budget_aware = True  # fit() checks the time between steps and stops within budget_s
 
     def __init__(self, metadata: Metadata, config: Optional[TextTransformerConfig] = None, seed: int = 0) -> None:
-        super().__init__(metadata, config or TextTransformerConfig(), seed)
+        super().__init__(metadata, config or self._default_config(TextTransformerConfig), seed)
         import_torch()
         import torch
 
@@ -197,7 +197,7 @@ class TextTransformerLearner(Learner):
         self._n_total: Optional[int] = None
         self._sec_per_example: Optional[float] = None
         self._train_ids: list[list[int]] = []
-        self._ids_cache: list[tuple[Sequence[np.ndarray], list[list[int]]]] = []
+        self._ids_cache: IdentityCache[list[list[int]]] = IdentityCache(2)
         self._fitted = False
         self._multilabel = False
 
@@ -348,10 +348,7 @@ class TextTransformerLearner(Learner):
             return np.zeros((len(xs), self.output_dim), np.float32)
         import torch
 
-        ids = next((c for src, c in self._ids_cache if same_examples(src, xs)), None)
-        if ids is None:
-            ids = self._token_ids(xs)
-            self._ids_cache = [(xs, ids)] + self._ids_cache[:1]
+        ids = self._ids_cache.get_or_compute(xs, lambda: self._token_ids(xs))
         order = np.argsort([len(i) for i in ids], kind="stable")  # similar lengths per batch: little padding
         out = np.zeros((len(xs), self.output_dim), np.float32)
         step = max(1, int(self.config.predict_batch_size))

@@ -71,7 +71,7 @@ class VisionLinearLearner(_PlanState, LinearLearner):
     """Logistic regression on shrunk pixels (see the module docstring)."""
 
     def __init__(self, metadata: Metadata, config: Optional[VisionLinearConfig] = None, seed: int = 0) -> None:
-        super().__init__(metadata, config or VisionLinearConfig(), seed)
+        super().__init__(metadata, config or self._default_config(VisionLinearConfig), seed)
         self._plan: Optional[VisionPlan] = None
         self._n_features = None
 
@@ -124,7 +124,7 @@ class EmbedLinearLearner(_PlanState, CachedFeatures, LinearLearner):
     """Logistic regression on frozen pretrained EfficientNet-Lite0 features (see the module docstring)."""
 
     def __init__(self, metadata: Metadata, config: Optional[EmbedLinearConfig] = None, seed: int = 0) -> None:
-        super().__init__(metadata, config or EmbedLinearConfig(), seed)
+        super().__init__(metadata, config or self._default_config(EmbedLinearConfig), seed)
         import_torch()
         from .vision_backbones import build_image_backbone
 
