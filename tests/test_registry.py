@@ -8,7 +8,7 @@ import pytest
 
 from autodl_solver.anytime.learner import Learner
 from autodl_solver.data.metadata import Metadata
-from autodl_solver.domains import registry
+from autodl_solver.domains import registration, registry
 from autodl_solver.domains.methods import (
     BASELINE_ENGINE,
     GENERIC_PORTFOLIO,
@@ -124,7 +124,7 @@ def test_load_config_bad_yaml_names_the_file(tmp_path, scratch, text, match):
 
 def test_direct_construction_resolves_the_yaml_like_create(tmp_path, scratch, monkeypatch):
     (tmp_path / "image.yaml").write_text("_scratch:\n  alpha: 2.5\n  sizes: [3, 4]\n")
-    monkeypatch.setattr(registry, "config_dirs", lambda: [tmp_path])
+    monkeypatch.setattr(registration, "config_dirs", lambda: [tmp_path])
     built = scratch(SHAPES["image"])  # no config: the registry's resolution, not the bare dataclass
     assert built.config == _ScratchConfig(alpha=2.5, sizes=(3, 4))
     assert built.config == create("_scratch", SHAPES["image"]).config
@@ -137,7 +137,7 @@ def test_direct_construction_of_a_builtin_learner_sees_its_yaml(tmp_path, monkey
     from autodl_solver.domains.tabular.tabular_gbdt import GBDTConfig, GBDTLearner
 
     (tmp_path / "tabular.yaml").write_text("tabular_gbdt:\n  learning_rate: 0.05\n  num_leaves: 7\n")
-    monkeypatch.setattr(registry, "config_dirs", lambda: [tmp_path])
+    monkeypatch.setattr(registration, "config_dirs", lambda: [tmp_path])
     assert GBDTLearner(TABULAR).config == GBDTConfig(learning_rate=0.05, num_leaves=7)
     assert GBDTLearner(TABULAR).config == create("tabular_gbdt", TABULAR).config
 
@@ -200,7 +200,7 @@ def test_learner_configs_and_the_scheduling_prior_share_one_folder_lookup():
 
     package = REPO / "autodl_solver"
     assert config_paths.config_dirs() == [package / "configs", REPO / "configs"]  # package copy, then checkout
-    assert registry.config_dirs is config_paths.config_dirs
+    assert registration.config_dirs is config_paths.config_dirs
     assert default_prior_path() == config_paths.find_config("scheduler_prior.json")
     assert config_paths.find_config("tabular.yaml") == REPO / "configs" / "tabular.yaml"
     assert config_paths.find_config("no_such_file.yaml") is None
@@ -293,3 +293,14 @@ def test_method_domains():
     assert method_domains("baseline1") == ("any",) and method_domains("autospeech_baseline") == ("speech",)
     with pytest.raises(AutoDLInputError, match="method"):
         method_domains("automl")
+
+
+def test_no_learner_module_imports_the_registry():
+    """The learners import the leaf ``registration``; the registry imports them (no cycle)."""
+    domains = REPO / "autodl_solver" / "domains"
+    for path in sorted(domains.glob("*/*.py")):
+        text = path.read_text()
+        assert "from ..registry import" not in text and "domains.registry import" not in text, path
+    imports = [line for line in (domains / "registration.py").read_text().splitlines()
+               if line.startswith(("from ", "import "))]
+    assert imports and not any("registry" in line or "methods" in line for line in imports), imports

@@ -29,7 +29,7 @@ import numpy as np
 from ...data.metadata import Metadata
 from ..core.incremental import IncrementalLearner
 from ..core.torch_utils import as_numpy
-from ..registry import register
+from ..registration import register
 from ..text.text_linear import make_vectorizer, vectorizer_from_state, vectorizer_state
 from ..text.text_vocab import build_table, clean_alphanumeric, documents, is_chinese
 

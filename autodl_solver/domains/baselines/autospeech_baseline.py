@@ -62,7 +62,7 @@ from ...anytime.learner import Learner, TrainData
 from ...data.metadata import Metadata
 from ..core.shapes import available_rows
 from ..core.torch_utils import cpu_state, device, import_torch, seeded, to_tensor
-from ..registry import register
+from ..registration import register
 
 
 @dataclass

@@ -49,7 +49,7 @@ from ...anytime.learner import Learner, TrainData
 from ...data.metadata import Metadata
 from ..core.shapes import FixedShaper, ShapePlan, available_rows, plan_shape
 from ..core.torch_utils import cpu_state, device, import_torch, seeded, to_tensor
-from ..registry import register
+from ..registration import register
 
 
 @register("baseline0", domains=("any",))

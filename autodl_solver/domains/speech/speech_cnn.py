@@ -48,7 +48,7 @@ from ...data.metadata import Metadata
 from ...errors import AutoDLInputError
 from ..core.feature_cache import IdentityCache
 from ..core.vision_trainer import VisionNetLearner
-from ..registry import register
+from ..registration import register
 from .speech_features import FeatureSpec, SpeechPlan, log_mel_fixed, make_speech_plan, warm_up
 
 FEATURES = ("logmel", "mfcc")

@@ -28,7 +28,7 @@ import numpy as np
 from ...data.metadata import Metadata
 from ..core.feature_cache import CachedFeatures
 from ..core.linear import LinearConfig, LinearLearner
-from ..registry import register
+from ..registration import register
 from .speech_features import FeatureSpec, clip_statistics, warm_up
 
 

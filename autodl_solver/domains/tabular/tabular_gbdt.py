@@ -50,7 +50,7 @@ from ...anytime.learner import TrainData
 from ...data.metadata import Metadata
 from ..core.incremental import IncrementalLearner
 from ..core.shapes import flatten_tabular
-from ..registry import register
+from ..registration import register
 
 
 @dataclass

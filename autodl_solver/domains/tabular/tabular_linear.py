@@ -9,7 +9,7 @@ subclass it); this module registers it for tabular data, with
 from __future__ import annotations
 
 from ..core.linear import LinearConfig, LinearLearner
-from ..registry import register
+from ..registration import register
 
 __all__ = ["LinearConfig", "LinearLearner"]
 

@@ -43,7 +43,7 @@ from ..core.shapes import FixedShaper, ShapePlan, flatten_tabular, plan_shape
 from ..core.standardizer import Standardizer
 from ..core.torch_utils import cpu_state, device, import_torch, seeded, to_tensor
 from ..inference import infer_domain
-from ..registry import register
+from ..registration import register
 
 
 @dataclass

@@ -56,7 +56,7 @@ from ...data.metadata import Metadata
 from ..core.feature_cache import IdentityCache
 from ..core.shapes import available_rows
 from ..core.torch_utils import cpu_state, import_torch, seeded
-from ..registry import register
+from ..registration import register
 from .text_embeddings import load_word_vectors, model_vectors, train_fasttext_vectors
 from .text_vocab import UNK, build_table, clean_alphanumeric, documents, is_chinese
 

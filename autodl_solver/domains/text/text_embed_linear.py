@@ -31,7 +31,7 @@ from ...errors import AutoDLInputError
 from ..core.feature_cache import CachedFeatures
 from ..core.linear import LinearConfig, LinearLearner
 from ..core.torch_utils import device, import_torch
-from ..registry import register
+from ..registration import register
 from .text_vocab import TokenTable, build_table, documents, is_chinese
 
 

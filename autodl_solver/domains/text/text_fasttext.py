@@ -36,7 +36,7 @@ from ...data.metadata import Metadata
 from ..core.feature_cache import IdentityCache
 from ..core.incremental import IncrementalLearner
 from ..core.torch_utils import as_numpy
-from ..registry import register
+from ..registration import register
 from .text_vocab import TokenTable, build_table, documents
 
 #: fastText's label prefix; documents never contain it (it would turn a word into a label).

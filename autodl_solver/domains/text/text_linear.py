@@ -38,7 +38,7 @@ from ...data.metadata import Metadata
 from ..core.feature_cache import IdentityCache
 from ..core.linear import LinearConfig, LinearLearner
 from ..core.torch_utils import as_numpy
-from ..registry import register
+from ..registration import register
 from .text_vocab import TokenTable, build_table, documents, is_chinese
 
 #: Words of at least one character (scikit-learn's default drops one-letter words and digits like "5").

@@ -41,7 +41,7 @@ from ...errors import AutoDLInputError
 from ..core.feature_cache import IdentityCache
 from ..core.shapes import available_rows
 from ..core.torch_utils import cpu_state, device, import_torch
-from ..registry import register
+from ..registration import register
 from .text_embed_linear import default_model_path
 from .text_vocab import TokenTable, build_table, documents, is_chinese
 

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..core.vision_trainer import VisionNetConfig, VisionNetLearner
-from ..registry import register
+from ..registration import register
 from .vision_backbones import build_image_backbone
 
 

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..core.vision_trainer import VisionNetConfig, VisionNetLearner
-from ..registry import register
+from ..registration import register
 from .vision_backbones import build_image_backbone, build_video_backbone
 
 

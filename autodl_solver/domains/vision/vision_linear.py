@@ -27,7 +27,7 @@ from ..core.feature_cache import CachedFeatures
 from ..core.linear import LinearConfig, LinearLearner
 from ..core.torch_utils import device, import_torch
 from ..core.vision_input import VisionPlan, convert, make_plan
-from ..registry import register
+from ..registration import register
 
 
 class _PlanState:
