@@ -9,10 +9,10 @@ that learners receive. It reads the underlying
 * the **hold-out** is carved from that first read: at most ``holdout_max``
   examples (``holdout_fraction`` of the set, clamped, and at least
   ``holdout_per_class`` per class when that is at most a fifth of the set: 10 % of a
-  210-clip, 8-class set is 21 clips, which ranked a linear model at 0.995
-  against a test NAUC of 0.72 and chose it over a 3-D CNN that reached
-  0.87; with 32 the solver's ALC on that set went from 0.77 to 0.87,
-  ``benchmarks/results/members_T60.md``), stratified and
+  210-clip, 8-class set is 21 clips, which scored the linear model 0.995
+  while it reaches an ALC of 0.71 alone (``members_T60.md`` at 1f31a33); with
+  32 the solver's ALC on that set at T = 60 s went from 0.7662 to 0.8550
+  (``benchmarks/results/suite_quick_T60.md`` at 1f31a33 and cf50d9e)), stratified and
   multi-label aware — every class with at least two positives among the rows
   read gets at least one in validation when possible, a row is never moved
   to validation if that would leave a class without training positives, so

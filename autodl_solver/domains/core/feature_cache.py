@@ -64,9 +64,14 @@ class IdentityCache(Generic[V]):
         version : hashable, optional
             Must equal the version the value was stored with.
         """
+        found = self._find(xs, version)
+        return None if found is None else found[0]
+
+    def _find(self, xs: Sequence[np.ndarray], version: Optional[Hashable]) -> Optional[tuple[V]]:
+        """``(value,)`` of the entry for ``xs`` and ``version`` (a stored ``None`` is a hit), or ``None``."""
         for src, ver, value in self._entries:
             if ver == version and same_examples(src, xs):
-                return value
+                return (value,)
         return None
 
     def put(self, xs: Sequence[np.ndarray], value: V, version: Optional[Hashable] = None,
@@ -101,10 +106,8 @@ class IdentityCache(Generic[V]):
         version : hashable, optional
             As in :meth:`get`.
         """
-        for src, ver, value in self._entries:
-            if ver == version and same_examples(src, xs):
-                return value
-        return self.put(xs, compute(), version)
+        found = self._find(xs, version)
+        return found[0] if found is not None else self.put(xs, compute(), version)
 
     def clear(self) -> None:
         """Drop every entry."""

@@ -15,8 +15,10 @@ well on this CPU:
   step count, plus the validation pass and the conversion of new rows.
 * **Best checkpoint**: after each call the network is scored on the
   engine's hold-out (``data.validation()`` when the pool has one); only a
-  better score replaces the weights used by :meth:`predict` (the engine then
-  sees the same score when it validates: the prediction is cached). A drop
+  score at least as good replaces the weights used by :meth:`predict` (a tie
+  too: on a saturated hold-out the network trained further is the better
+  bet; the engine then sees the same score when it validates: the prediction
+  is cached). A drop
   of more than ``divergence_drop`` below the best reloads the best weights and
   divides the learning rate by 4 (DeepWisdom's divergence guard); a call
   without improvement halves it (down to ``min_lr_ratio``).
@@ -319,7 +321,7 @@ class VisionNetLearner(IncrementalLearner):
 
     # -------------------------------------------------------- checkpointing
     def _checkpoint(self, data: TrainData) -> None:
-        """Score on the hold-out; keep the weights only when they beat the best (see the module docstring)."""
+        """Score on the hold-out; keep the weights only when they tie or beat the best (see the module docstring)."""
         val = data.validation() if getattr(data, "has_holdout", False) and hasattr(data, "validation") else None
         if val is None:  # no hold-out: the latest weights are the model
             self._eval_net = None
@@ -332,7 +334,7 @@ class VisionNetLearner(IncrementalLearner):
         score = validation_nauc(np.asarray(y, np.float32), pred)
         cfg = self.config
         improved = score > self._best + 1e-4
-        if improved or score >= self._best:
+        if score >= self._best:
             # a tie takes the new weights too: on a saturated hold-out (NAUC 1.0) the network trained
             # further is the better bet, and the first round's weights would be kept for good
             if self._eval_net is None:
