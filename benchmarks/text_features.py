@@ -1,14 +1,23 @@
-"""Which TF-IDF features should ``text_linear`` use? Word n-grams vs word + character n-grams.
+"""Which TF-IDF features and which linear model should ``text_linear`` use?
 
-Each variant vectorises the whole training set of a text benchmark dataset
-(documents rebuilt through the metadata vocabulary, as the learner does),
-fits scikit-learn's logistic regression (C = 4, the learner's default) and
-scores the test set with the official NAUC. No engine and no budget: this
-compares features, the protocol numbers come from ``benchmarks/run_text.py``.
+Features (the default mode, ``text_features.md``): each variant vectorises
+the whole training set of a text benchmark dataset (documents rebuilt through
+the metadata vocabulary, as the learner does), fits scikit-learn's logistic
+regression (C = 4) and scores the test set with the official NAUC.
+
+Models (``--models``, ``text_solver.md``): word 1-2-grams + ``char_wb``
+2-4-grams on the first 1000 and on all training documents, fitted by
+L-BFGS logistic regression (C = 4, the learner's earlier default) or by a
+linear SVM (``LinearSVC``, one hinge model per class) whose margins times
+a scale go through a softmax, as ``LinearConfig.solver = "linear_svm"``
+does; the fit seconds are the model's alone (the vectorising is the same).
+
+No engine and no budget: the protocol numbers come from ``benchmarks/run_text.py``.
 
 Usage::
 
     .venv/bin/python -m benchmarks.text_features
+    .venv/bin/python -m benchmarks.text_features --models
 """
 from __future__ import annotations
 
@@ -68,16 +77,74 @@ def score(train, y, test, solution, specs) -> tuple[float, float]:
     return nauc(solution, pred), time.perf_counter() - tic
 
 
+#: Model name -> (kind, C, margin scale) of the ``--models`` comparison.
+MODELS = {"logistic C=4 (L-BFGS)": ("lbfgs", 4.0, 1.0)}
+MODELS.update({f"linear SVM C={c:g}, scale {a:g}": ("linear_svm", c, a) for c in (0.1, 0.3, 1.0) for a in (1.0, 3.0)})
+
+
+def score_model(train, y, test, solution, kind: str, c: float, scale: float) -> tuple[float, float]:
+    """Test NAUC and fit seconds of one model on word + ``char_wb`` TF-IDF features."""
+    from scipy.sparse import hstack
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.svm import LinearSVC
+
+    from autodl_solver.challenge.scoring import nauc
+
+    vecs = [TfidfVectorizer(sublinear_tf=True, **spec) for spec in (WORD, CHAR_WB)]
+    x_train = hstack([v.fit_transform(train) for v in vecs]).tocsr()
+    x_test = hstack([v.transform(test) for v in vecs]).tocsr()
+    labels = y.argmax(1)
+    tic = time.perf_counter()
+    if kind == "lbfgs":
+        model = LogisticRegression(C=c, max_iter=200).fit(x_train, labels)
+        seconds = time.perf_counter() - tic
+        proba = model.predict_proba(x_test)
+    else:
+        model = LinearSVC(C=c, max_iter=1000, random_state=0).fit(x_train, labels)
+        seconds = time.perf_counter() - tic
+        margin = model.decision_function(x_test)
+        logits = scale * (np.stack([np.zeros_like(margin), margin], 1) if margin.ndim == 1 else margin)
+        proba = np.exp(logits - logits.max(1, keepdims=True))
+        proba /= proba.sum(1, keepdims=True)
+    pred = np.zeros((len(test), y.shape[1]))
+    pred[:, model.classes_] = proba
+    return nauc(solution, pred), seconds
+
+
+def compare_models(datasets, lines: list) -> None:
+    """The ``--models`` table rows (see the module docstring)."""
+    lines += ["| dataset | training documents | model | test NAUC | fit seconds |", "|---|---|---|---|---|"]
+    for name in datasets:
+        loaded = load(name)
+        if loaded is None:
+            continue
+        train, y, test, solution = loaded
+        for rows in (1000, len(train)):
+            for label, (kind, c, scale) in MODELS.items():
+                value, seconds = score_model(train[:rows], y[:rows], test, solution, kind, c, scale)
+                lines.append(f"| {name} | {rows} | {label} | {value:.4f} | {seconds:.2f} |")
+                print(lines[-1], flush=True)
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--datasets", nargs="+", default=list(text_datasets.ALL), choices=text_datasets.ALL)
+    p.add_argument("--models", action="store_true", help="compare the linear models (writes text_solver.md)")
     args = p.parse_args(argv)
     info = machine_info()
-    lines = ["# TF-IDF features for text_linear: test NAUC of logistic regression on all training documents", "",
+    title = ("# Linear models for text_linear: test NAUC and fit seconds on word + char_wb TF-IDF" if args.models
+             else "# TF-IDF features for text_linear: test NAUC of logistic regression on all training documents")
+    lines = [title, "",
              f"Command: `python -m benchmarks.text_features {' '.join(sys.argv[1:] if argv is None else argv)}`  ",
              f"Machine: {info['cpu']}, CPUs used {info['cpus_used']}, thread caps {info['thread_caps']}; "
-             f"commit {info['git_commit']}; {info['date']}", "",
-             "| dataset | features | test NAUC | seconds |", "|---|---|---|---|"]
+             f"commit {info['git_commit']}, dirty {info.get('git_dirty')}; {info['date']}", ""]
+    if args.models:
+        compare_models(args.datasets, lines)
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        (RESULTS / "text_solver.md").write_text("\n".join(lines) + "\n")
+        return 0
+    lines += ["| dataset | features | test NAUC | seconds |", "|---|---|---|---|"]
     for name in args.datasets:
         loaded = load(name)
         if loaded is None:

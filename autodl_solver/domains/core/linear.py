@@ -25,10 +25,15 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from ...data.metadata import Metadata
+from ...errors import AutoDLInputError
 from .incremental import IncrementalLearner
 from .shapes import flatten_tabular
 from .standardizer import Standardizer
 from .torch_utils import as_numpy
+
+
+#: The ``LinearConfig.solver`` values.
+SOLVERS = ("lbfgs", "linear_svm")
 
 
 @dataclass
@@ -47,6 +52,15 @@ class LinearConfig:
         Standardised inputs are clipped to ``[-clip, clip]``.
     prior_cost_s : float
         ``next_cost_s()`` before anything was measured.
+    solver : str
+        ``"lbfgs"``: scikit-learn's ``LogisticRegression`` (multinomial,
+        warm-started L-BFGS). ``"linear_svm"``: ``LinearSVC`` (one hinge-loss
+        model per class, liblinear's dual coordinate descent), whose margins
+        times ``svm_scale`` become the logits: a softmax of them (a sigmoid
+        for one model per class) gives the probabilities. ``C`` is the
+        chosen solver's inverse L2 strength, so the two need different values.
+    svm_scale : float
+        Logits per unit of SVM margin (``solver="linear_svm"`` only).
     """
 
     first_rows: int = 500
@@ -55,6 +69,8 @@ class LinearConfig:
     max_iter: int = 200
     clip: float = 10.0
     prior_cost_s: float = 0.2
+    solver: str = "lbfgs"
+    svm_scale: float = 3.0
 
 
 class LinearLearner(IncrementalLearner):
@@ -71,6 +87,9 @@ class LinearLearner(IncrementalLearner):
         self._coef: Optional[np.ndarray] = None  # (in_dim, output_dim)
         self._intercept: Optional[np.ndarray] = None
         self._softmax = True
+        if self.config.solver not in SOLVERS:
+            raise AutoDLInputError("solver", f"{type(self).__name__}: expected one of {SOLVERS}, "
+                                             f"got {self.config.solver!r}")
 
     def _fitted(self) -> bool:
         return self._coef is not None
@@ -86,9 +105,13 @@ class LinearLearner(IncrementalLearner):
         """The ``(n, F)`` matrix the model sees (subclasses extract other features)."""
         return flatten_tabular(xs, self._n_features)
 
+    def _svm(self) -> bool:
+        return self.config.solver == "linear_svm"
+
     def _fit_matrix(self, x: np.ndarray, y: np.ndarray) -> None:
         from sklearn.exceptions import ConvergenceWarning
         from sklearn.linear_model import LogisticRegression
+        from sklearn.svm import LinearSVC
 
         k = self.output_dim
         if self._softmax:
@@ -100,8 +123,16 @@ class LinearLearner(IncrementalLearner):
         old = self._coef
         coef = np.zeros((d, k)) if old is None or old.shape[0] != d else old.copy()
         intercept = np.zeros(k) if self._intercept is None else self._intercept.copy()
-        make = lambda: LogisticRegression(C=self.config.C, max_iter=self.config.max_iter,  # noqa: E731
-                                          warm_start=True, random_state=self.seed)
+        svm = self._svm()
+        scale = float(self.config.svm_scale) if svm else 1.0
+
+        def make() -> Any:
+            if svm:
+                return LinearSVC(C=self.config.C, max_iter=max(int(self.config.max_iter), 1000),
+                                 random_state=self.seed)
+            return LogisticRegression(C=self.config.C, max_iter=self.config.max_iter, warm_start=True,
+                                      random_state=self.seed)
+
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             if self._softmax:
@@ -109,9 +140,10 @@ class LinearLearner(IncrementalLearner):
                 present = np.unique(labels)
                 if len(present) >= 2:
                     model = make()
-                    if old is not None and len(present) > 2:
+                    if old is not None and len(present) > 2 and not svm:  # LinearSVC has no warm start
                         model.coef_, model.intercept_ = coef[:, present].T.copy(), intercept[present].clip(min=-10.0)
                     model.fit(z, labels)
+                    model.coef_, model.intercept_ = model.coef_ * scale, model.intercept_ * scale
                     coef[:] = 0.0
                     intercept[:] = -1e3  # classes never seen in the rows rank last
                     if len(present) == 2:  # binary: one weight vector for the second class
@@ -130,7 +162,7 @@ class LinearLearner(IncrementalLearner):
                         continue
                     model = make()
                     model.fit(z, col)
-                    coef[:, j], intercept[j] = model.coef_[0], model.intercept_[0]
+                    coef[:, j], intercept[j] = model.coef_[0] * scale, model.intercept_[0] * scale
         self._coef, self._intercept = coef, intercept
 
     def predict(self, xs: Sequence[np.ndarray]) -> np.ndarray:
