@@ -176,3 +176,49 @@ def test_o1_first_500_documents(tmp_path):
     score = nauc(data.solution, learner.predict(x_test))
     print(f"O1 text_linear on 500 docs: fit {took:.3f} s, test NAUC {score:.3f}")
     assert score > 0.3
+
+
+@pytest.mark.parametrize("solver", ["lbfgs", "linear_svm"])
+@pytest.mark.parametrize("multilabel", [False, True])
+def test_text_linear_solvers_learn_and_round_trip(solver, multilabel):
+    train, test, y_test = make_dataset("text", n_train=80, n_test=40, multilabel=multilabel, seed=8)
+    config = {"solver": solver, "C": 4.0 if solver == "lbfgs" else 0.3}
+    learner = create("text_linear", train.metadata, config=config)
+    data = pool(train)
+    while not learner.done:
+        learner.fit(data, 5.0)
+    xs = test.take(0, len(test))[0]
+    pred = learner.predict(xs)
+    assert pred.dtype == np.float32 and np.all((pred >= 0) & (pred <= 1))
+    if not multilabel:  # one softmax over the classes
+        np.testing.assert_allclose(pred.sum(axis=1), 1.0, atol=1e-5)
+    assert nauc(y_test, pred) > 0.5
+    fresh = create("text_linear", train.metadata, config=config)
+    buffer = io.BytesIO()
+    torch.save(learner.state_dict(), buffer)
+    buffer.seek(0)
+    fresh.load_state_dict(torch.load(buffer, weights_only=True))
+    np.testing.assert_allclose(fresh.predict(xs), pred, atol=1e-6)
+
+
+def test_linear_svm_logits_are_scaled_margins():
+    """The SVM's probabilities are the softmax of svm_scale x its margins: the scale sharpens, ranks stay."""
+    train, test, _ = make_dataset("text", n_train=80, n_test=40, seed=9)
+    xs = test.take(0, len(test))[0]
+    preds = {}
+    for scale in (1.0, 3.0):
+        learner = create("text_linear", train.metadata, config={"solver": "linear_svm", "C": 0.3,
+                                                                 "svm_scale": scale, "first_rows": 80})
+        learner.fit(pool(train), 5.0)
+        preds[scale] = learner.predict(xs).astype(np.float64)
+    logits1, logits3 = np.log(preds[1.0]), np.log(preds[3.0])
+    centred = lambda z: z - z.mean(axis=1, keepdims=True)  # noqa: E731
+    np.testing.assert_allclose(centred(logits3), 3.0 * centred(logits1), rtol=1e-3, atol=1e-3)
+
+
+def test_unknown_linear_solver_is_a_clear_error():
+    from autodl_solver.errors import AutoDLInputError
+
+    train, _, _ = make_dataset("text", n_train=20, n_test=5, seed=1)
+    with pytest.raises(AutoDLInputError, match="solver.*lbfgs.*linear_svm.*'newton'"):
+        create("text_linear", train.metadata, config={"solver": "newton"})

@@ -8,7 +8,10 @@ positive left out); multi-label and ``output_dim == 1``: one binary model per
 class, a class without both labels among the rows gets a constant column.
 Each call refits scikit-learn's L-BFGS solver, warm-started from the last
 coefficients, on twice the rows while unread rows remain; it is done once it
-has fitted all rows.
+has fitted all rows. ``solver: linear_svm`` fits liblinear's linear SVM
+instead (no warm start), whose margins times ``svm_scale`` are the logits:
+``text_linear`` uses it because L-BFGS on tens of thousands of sparse
+TF-IDF columns and many classes is 8-20x slower for the same NAUC.
 
 :class:`LinearLearner` reads flattened tabular features; it is registered as
 ``tabular_linear`` by :mod:`autodl_solver.domains.tabular.tabular_linear`, and
