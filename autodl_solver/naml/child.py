@@ -20,8 +20,14 @@ Training: ``train_samples / 100`` steps of batch 100 (Table 1), each tower
 with its own proximal Adagrad (:class:`ProximalAdagrad`, TensorFlow's
 ``ProximalAdagradOptimizer`` update, written here in torch). A run whose loss
 becomes non-finite stops there and is evaluated as it is (a diverging
-learning rate is a legitimate, bad, choice). The reward is the validation
-accuracy; the test accuracy is recorded for the metrics.
+learning rate is a legitimate, bad, choice). The paper's reward is the
+validation accuracy; the test accuracy is recorded for the metrics.
+
+Cost: ``seconds`` is the child's own wall time (building, training,
+evaluating) on cached inputs; ``feature_seconds`` (:func:`feature_seconds`)
+is the share of its embedding module's recorded extraction time that its
+rows needed, which the cost-aware reward (:mod:`autodl_solver.naml.reward`)
+adds to it.
 """
 from __future__ import annotations
 
@@ -32,7 +38,7 @@ import numpy as np
 
 from ..errors import AutoDLInputError
 from .space import DISABLE
-from .tasks import Task
+from .tasks import Task, feature_seconds_per_row
 
 #: Examples per step (Table 1 / the paper: "batch size 100").
 BATCH_SIZE = 100
@@ -206,6 +212,31 @@ def _batch(task: Task, rows: np.ndarray, module: str) -> dict:
     return out
 
 
+def feature_seconds(task: Task, config: Mapping[str, Any]) -> Optional[float]:
+    """Seconds of feature extraction a child of ``config`` needed on ``task``; ``None`` when not recorded.
+
+    The deep tower reads its embedding module's inputs for the training rows
+    it draws (``min(train_samples, train rows)``), the validation rows and
+    the test rows, so it is charged the module's recorded seconds per row
+    (:func:`~autodl_solver.naml.tasks.feature_seconds_per_row`) times those
+    rows: what a learner on that module would spend embedding the rows it
+    trains, validates and predicts on. Without a deep tower (``deep_reg`` is
+    ``"disable"``) only the shared bag of tokens is read: 0.
+    """
+    if config["deep_reg"] == DISABLE:
+        return 0.0
+    per_row = feature_seconds_per_row(task, str(config["embedding"]))
+    if per_row is None:
+        return None
+    return per_row * rows_read(task, config)
+
+
+def rows_read(task: Task, config: Mapping[str, Any]) -> int:
+    """Distinct rows a child of ``config`` reads: the training rows it draws, the validation and test rows."""
+    train = min(int(config["train_samples"]), len(task.split["train"]))
+    return train + len(task.split.get("valid", ())) + len(task.split.get("test", ()))
+
+
 def train_child(task: Task, config: Mapping[str, Any], seed: int = 0, threads: Optional[int] = 1) -> dict[str, Any]:
     """Train one child on ``task`` and measure it.
 
@@ -223,9 +254,12 @@ def train_child(task: Task, config: Mapping[str, Any], seed: int = 0, threads: O
     Returns
     -------
     dict
-        ``valid_accuracy`` (the reward), ``test_accuracy``, ``steps``,
-        ``diverged`` (bool), ``seconds``, ``wide_zeros`` (share of exactly
-        zero wide weights, -1 without a wide tower).
+        ``valid_accuracy`` (the paper's reward), ``test_accuracy``,
+        ``steps``, ``diverged`` (bool), ``seconds``, ``rows``
+        (:func:`rows_read`), ``feature_seconds``
+        (:func:`feature_seconds`, ``None`` when the task has no recorded
+        feature costs), ``wide_zeros`` (share of exactly zero wide weights,
+        -1 without a wide tower).
     """
     torch = _torch()
     if threads is not None:
@@ -291,4 +325,5 @@ def train_child(task: Task, config: Mapping[str, Any], seed: int = 0, threads: O
 
     zeros = -1.0 if wide is None else float((wide.weight == 0).float().mean())
     return {"valid_accuracy": accuracy("valid"), "test_accuracy": accuracy("test"), "steps": steps,
-            "diverged": diverged, "seconds": time.perf_counter() - began, "wide_zeros": zeros}
+            "diverged": diverged, "seconds": time.perf_counter() - began,
+            "rows": rows_read(task, config), "feature_seconds": feature_seconds(task, config), "wide_zeros": zeros}

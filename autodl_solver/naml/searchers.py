@@ -90,7 +90,7 @@ class Searcher:
         return Suggestion(next(self._count), task, tuple(actions), self.space.decode(actions))
 
     def observe(self, suggestion: Suggestion, reward: float) -> dict[str, float]:
-        """Learn from a finished child's reward (validation accuracy); returns update statistics."""
+        """Learn from a finished child's reward (:mod:`~autodl_solver.naml.reward`); returns update statistics."""
         self._check(suggestion.task)
         stats = self._learn(suggestion, float(reward))
         self.history.append({"trial": suggestion.trial, "task": suggestion.task, "reward": float(reward), **stats})

@@ -16,8 +16,13 @@ so everything costly happens once per task, here, and is cached on disk:
   quartile) — the image analogue of a one-hot bag of tokens.
 
 Dense features are standardised with the training rows' mean and standard
-deviation. The split: train and validation rows are drawn from the dataset's
-train subset, test rows from its test subset (labels from ``X.solution``),
+deviation. The seconds each module's inputs took to compute, and for how many
+rows, are kept in ``info["feature_seconds"]`` (``{module: {"seconds",
+"rows"}}``): the child's cost-aware reward (:mod:`autodl_solver.naml.reward`)
+charges a child the share of its module's extraction its rows needed, since
+the solver's learner on that module pays it on every row it reads. The
+split: train and validation rows are drawn from the dataset's train subset,
+test rows from its test subset (labels from ``X.solution``),
 each capped (``max_train`` …) with a seeded sample. Tasks are saved as one
 ``.npz`` file (written atomically) named after the dataset and the settings,
 so a second run loads them in milliseconds.
@@ -28,6 +33,7 @@ import hashlib
 import io
 import json
 import os
+import time
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +48,8 @@ from ..utils.atomic import atomic_write_bytes
 HASH_BUCKETS = 2**14
 #: Index of padding and of out-of-vocabulary tokens in a task vocabulary.
 PAD, OOV = 0, 1
+#: Version of the cache files: 2 records the feature seconds (older caches are rebuilt, not reused).
+CACHE_VERSION = 2
 
 
 @dataclass
@@ -189,6 +197,23 @@ def cache_path(cache_dir: str | os.PathLike, name: str, settings: dict) -> Path:
     return Path(cache_dir) / f"{name}-{digest}.npz"
 
 
+def record_feature_seconds(task: Task, module: str, seconds: float, rows: int) -> None:
+    """Note that ``module``'s inputs of ``rows`` rows took ``seconds`` (``task.info["feature_seconds"]``)."""
+    task.info.setdefault("feature_seconds", {})[module] = {"seconds": float(seconds), "rows": int(rows)}
+
+
+def feature_seconds_per_row(task: Task, module: str) -> Optional[float]:
+    """Seconds per row of ``module``'s feature extraction on ``task``; ``None`` when the cache did not record it."""
+    entry = (task.info.get("feature_seconds") or {}).get(module)
+    if not isinstance(entry, dict):
+        return None
+    try:
+        seconds, rows = float(entry["seconds"]), int(entry["rows"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    return seconds / rows if rows > 0 and seconds == seconds and seconds >= 0 else None
+
+
 def _loaded(target: Path) -> Task:
     task = Task.load(target)
     task.info["cache"] = str(target)
@@ -249,14 +274,20 @@ def text_task_from_docs(name: str, docs: Sequence[str], y: np.ndarray, split: di
     task = Task(name, "text", np.asarray(y, np.int64), int(np.max(y)) + 1, split, tokens=ids, n_tokens=len(vocab),
                 info=dict(info or {}, max_tokens=max_tokens, vocabulary=len(vocab)))
     if "hashed" in encoders:
+        began = time.perf_counter()
         task.hashed = _pad([[1 + zlib.crc32(t.encode()) % (HASH_BUCKETS - 1) for t in row] for row in tokens],
                            max_tokens)
+        record_feature_seconds(task, "hashed", time.perf_counter() - began, len(tokens))
     if "fasttext" in encoders:
+        began = time.perf_counter()
         train_docs = [" ".join(tokens[i]) for i in split["train"]]
         task.word_vectors = _fasttext_vectors(train_docs, vocab, fasttext_dim, seed)
+        record_feature_seconds(task, "fasttext", time.perf_counter() - began, len(train_docs))
     if "minilm" in encoders:
+        began = time.perf_counter()
         task.dense["minilm"] = _standardise(_minilm([" ".join(t) for t in tokens], minilm_seq_length),
                                             split["train"])
+        record_feature_seconds(task, "minilm", time.perf_counter() - began, len(tokens))
     return task
 
 
@@ -268,7 +299,7 @@ def text_task(path: str | os.PathLike, name: Optional[str] = None, cache_dir: Op
 
     name = name or Path(path).name
     settings = {"path": str(Path(path).resolve()), "kind": "text", "max_train": max_train, "max_valid": max_valid,
-                "max_test": max_test, "seed": seed, **kwargs}
+                "max_test": max_test, "seed": seed, "cache_version": CACHE_VERSION, **kwargs}
     target = cache_path(cache_dir, name, settings) if cache_dir else None
     if target is not None and target.is_file():
         return _loaded(target)
@@ -300,7 +331,7 @@ def image_task(path: str | os.PathLike, name: Optional[str] = None, cache_dir: O
     name = name or Path(path).name
     settings = {"path": str(Path(path).resolve()), "kind": "image", "max_train": max_train, "max_valid": max_valid,
                 "max_test": max_test, "seed": seed, "encoders": list(encoders), "side": side,
-                "pixel_side": pixel_side}
+                "pixel_side": pixel_side, "cache_version": CACHE_VERSION}
     target = cache_path(cache_dir, name, settings) if cache_dir else None
     if target is not None and target.is_file():
         return _loaded(target)
@@ -338,10 +369,14 @@ def image_task_from_arrays(name: str, frames: Sequence[np.ndarray], y: np.ndarra
     task = Task(name, "image", np.asarray(y, np.int64), int(np.max(y)) + 1, split, tokens=tokens,
                 n_tokens=1 + 64 * 4, info=dict(info or {}, side=side, pixel_side=pixel_side))
     if "pixels" in encoders:
+        began = time.perf_counter()
         task.dense["pixels"] = _standardise(_grey(frames, pixel_side), split["train"])
+        record_feature_seconds(task, "pixels", time.perf_counter() - began, len(frames))
     if "efficientnet_lite0" in encoders:
+        began = time.perf_counter()
         task.dense["efficientnet_lite0"] = _standardise(_efficientnet(frames, metadata, side), split["train"])
         task.info["weights"] = getattr(_efficientnet, "source", "")
+        record_feature_seconds(task, "efficientnet_lite0", time.perf_counter() - began, len(frames))
     return task
 
 
@@ -366,11 +401,14 @@ def _efficientnet(frames: Sequence[np.ndarray], metadata, side: int) -> np.ndarr
 
 # -------------------------------------------------------------- synthetic
 def synthetic_task(name: str, modality: str = "text", n: int = 300, n_classes: int = 3, seed: int = 0,
-                   vocab: int = 60, length: int = 12, dim: int = 16) -> Task:
+                   vocab: int = 60, length: int = 12, dim: int = 16,
+                   feature_seconds: Optional[dict] = None) -> Task:
     """A tiny generated task (tests): class-dependent tokens and dense features.
 
     Text tasks get ``fasttext`` (random word vectors) and ``hashed`` inputs,
     image tasks a ``pixels`` input; both get tokens for the wide tower.
+    ``feature_seconds`` (module -> seconds per row) records made-up feature
+    costs, as a real task's cache records measured ones.
     """
     if modality not in ("text", "image"):
         raise AutoDLInputError("modality", f"got {modality!r}, expected 'text' or 'image'")
@@ -390,6 +428,8 @@ def synthetic_task(name: str, modality: str = "text", n: int = 300, n_classes: i
         task.word_vectors[0] = 0
     else:
         task.dense["pixels"] = _standardise(dense, split["train"])
+    for module, per_row in (feature_seconds or {}).items():
+        record_feature_seconds(task, module, float(per_row) * n, n)
     return task
 
 

@@ -7,8 +7,10 @@ A child that fails records the error as a trial with reward 0 instead of
 stopping the search (a configuration that crashes is a bad configuration).
 
 :func:`run_search` drives a searcher: it keeps ``executor.max_workers``
-trials in flight, and as each one finishes it is observed (the controller
-updates after every child), logged, and replaced by a new suggestion.
+trials in flight, and as each one finishes it is scored by the run's
+:class:`~autodl_solver.naml.reward.Reward` (validation accuracy by default,
+or the cost-aware reward), observed (the controller updates after every
+child), logged, and replaced by a new suggestion.
 """
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Optional
 
 from ..errors import AutoDLInputError
+from .reward import Reward, make_reward
 from .searchers import Searcher, Suggestion
 from .tasks import Task
 
@@ -56,7 +59,7 @@ def run_trial(task_path: str, config: Mapping[str, Any], seed: int = 0, threads:
 
 def run_search(searcher: Searcher, task_paths: Mapping[str, str], n_trials: int, executor: Any,
                seed: int = 0, on_trial: Optional[Callable[[dict[str, Any]], None]] = None,
-               fixed_task: Optional[str] = None) -> list[dict[str, Any]]:
+               fixed_task: Optional[str] = None, reward: Optional[Reward | str] = None) -> list[dict[str, Any]]:
     """Run ``n_trials`` children suggested by ``searcher``, observing each as it finishes.
 
     Parameters
@@ -76,18 +79,24 @@ def run_search(searcher: Searcher, task_paths: Mapping[str, str], n_trials: int,
         Called with each finished trial's record (progress lines).
     fixed_task : str, optional
         Train every child on this task (default: the searcher's ``next_task``).
+    reward : Reward or str, optional
+        How a child is scored (:func:`~autodl_solver.naml.reward.make_reward`;
+        default the validation accuracy).
 
     Returns
     -------
     list of dict
         One record per trial, in completion order: ``trial``, ``task``,
-        ``config``, ``reward``, ``valid_accuracy``, ``test_accuracy``,
-        ``seconds``, ``finished`` (completion rank) and the update statistics.
+        ``config``, ``reward`` (what the searcher observed),
+        ``valid_accuracy``, ``test_accuracy``, ``seconds``,
+        ``feature_seconds``, ``finished`` (completion rank) and the update
+        statistics.
     """
     from ..utils.executors import wait_any
 
     if n_trials < 0:
         raise AutoDLInputError("n_trials", f"got {n_trials}, expected a non-negative number")
+    score = make_reward(reward)
     missing = sorted({n for n, _ in searcher.tasks} - set(task_paths))
     if missing:
         raise AutoDLInputError("tasks", f"no task cache for {missing}")
@@ -112,12 +121,12 @@ def run_search(searcher: Searcher, task_paths: Mapping[str, str], n_trials: int,
         for future in done:
             suggestion = in_flight.pop(future)
             result = future.result()
-            reward = float(result.get("valid_accuracy", 0.0))
-            if reward != reward:  # NaN: an empty validation set
+            value = score(suggestion.task, result)
+            if value != value:  # NaN: an empty validation set
                 raise AutoDLInputError(f"task {suggestion.task}", "empty validation split")
-            stats = searcher.observe(suggestion, reward)
+            stats = searcher.observe(suggestion, value)
             record = {"trial": suggestion.trial, "task": suggestion.task, "config": suggestion.config,
-                      "reward": reward, **{k: v for k, v in result.items() if k != "traceback"}, **stats,
+                      "reward": value, **{k: v for k, v in result.items() if k != "traceback"}, **stats,
                       "finished": len(records), "elapsed_s": time.perf_counter() - began}
             records.append(record)
             if on_trial is not None:
