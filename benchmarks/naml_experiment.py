@@ -1,4 +1,4 @@
-"""T-NAML leave-tasks-out experiment on offline text and image tasks, and the solver ``--prior`` check.
+"""T-NAML leave-tasks-out experiment on offline text and image tasks, and the solver with and without priors.
 
 Run from the repository root, pinned to one core::
 
@@ -19,20 +19,35 @@ Run from the repository root, pinned to one core::
 3. The experiment (:func:`~autodl_solver.naml.experiment.run_experiment`):
    two folds; each pre-trains a multitask controller on the other fold's
    tasks, then transfers to each held-out task; random search and
-   single-task NAML get the same budget.
-4. The ``--prior`` check: the transferred controller of ``--prior-task``
-   exports its most likely configuration as a prior; the solver runs on that
-   dataset with and without it (``autodl-solver run ... --prior``, budget
-   ``--prior-budget``) and both ALCs are recorded.
+   single-task NAML get the same budget. Every searcher is rewarded by
+   ``--reward``: ``accuracy`` (the paper's) or ``cost_aware`` (accuracy times
+   the ALC share left after the child's measured cost on the log time axis
+   of ``T = --reward-budget``, :mod:`autodl_solver.naml.reward`). Each
+   held-out task's transferred controller exports its solver prior with the
+   transfer's measured costs (``<out stem>_priors/<task>.json``).
+4. The prior comparison (:func:`prior_comparison`): the solver on each
+   held-out task that is a dataset (the derived class subsets are not) at
+   each ``--prior-budgets`` T, three ways, through ``autodl-solver run``'s
+   path (:func:`~autodl_solver.challenge.runner.run_challenge`): no prior
+   (``AUTODL_SOLVER_SCHEDULER_PRIOR=off``), the fitted prior
+   (``configs/scheduler_prior.json``) and the T-NAML prior (``--prior`` on top
+   of the fitted one, :func:`~autodl_solver.naml.prior.scheduling_prior`).
 
-Writes ``benchmarks/results/naml_experiment.json`` (and ``_trials.jsonl``,
-``_test_top10.png``, ``_valid_top10.png``, the controllers) and
-``naml_experiment.md``.
+Writes the per-seed experiment ``--out`` (default
+``benchmarks/results/naml_experiment[_<reward>][_seed<N>].json``, its
+``summary`` as before, with ``_trials.jsonl``, ``_test_top10.png``,
+``_valid_top10.png``, the controllers and priors), its ``.md``, and
+``benchmarks/results/naml_prior_<tag>.json`` (``--tag``, default
+``<reward>_seed<N>``) with the list ``prior_comparison`` of rows
+``{task, domain, time_budget, alc_without_prior, alc_with_prior,
+alc_with_fitted_prior}`` and its summary.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -54,18 +69,20 @@ def say(msg: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
 
-def build_tasks(args) -> dict[str, str]:
-    """Task name -> cache file of every task (datasets and features built when missing)."""
+def build_tasks(args) -> tuple[dict[str, str], dict[str, Path]]:
+    """(task name -> cache file of every task, task name -> dataset folder); built when missing."""
     from autodl_solver.naml.tasks import Task, class_subset, image_task, text_task
     from autodl_solver.bench import text_datasets, vision_datasets
 
     paths: dict[str, str] = {}
+    folders: dict[str, Path] = {}
     for name in TEXT + IMAGE:
         began = time.perf_counter()
         builder = text_datasets if name in TEXT else vision_datasets
         folder = builder.build(name, DATA)
         if folder is None:
             raise SystemExit(f"dataset {name} is not available offline")
+        folders[name] = Path(folder)
         maker = text_task if name in TEXT else image_task
         task = maker(folder, name, CACHE, max_train=args.max_train, max_valid=args.max_valid,
                      max_test=args.max_test, seed=0)
@@ -83,36 +100,90 @@ def build_tasks(args) -> dict[str, str]:
         paths[name] = str(target)
         say(f"task {name}: classes {derived.info['classes']} of {parent}, "
             f"rows {[len(v) for v in derived.split.values()]}")
-    return paths
+    return paths, folders
 
 
-def prior_check(args, result: dict) -> dict:
-    """Run the solver on ``--prior-task`` without the prior, then with it in both placements."""
-    from autodl_solver.challenge.runner import run_challenge
-    from autodl_solver.naml.controller import load_controller
-    from autodl_solver.naml.prior import export_prior, solver_settings
-    from autodl_solver.naml.space import load_space
+@contextlib.contextmanager
+def scheduler_prior_env(value: str):
+    """``AUTODL_SOLVER_SCHEDULER_PRIOR`` set to ``value`` for the solver runs inside (the child inherits it)."""
+    from autodl_solver.anytime.prior import PRIOR_ENV
 
-    task = args.prior_task
-    folder = result["per_task"][task]["transfer_controller"]
-    controller, _, _ = load_controller(folder, load_space())
-    source = str(Path(folder).relative_to(ROOT))
-    priors = {placement: RESULTS / f"naml_prior_{task}{'' if placement == 'after_opener' else '_' + placement}.json"
-              for placement in ("after_opener", "first")}
-    prior = {p: export_prior(path, controller, task, source=source, placement=p) for p, path in priors.items()}
-    out: dict = {"task": task, "time_budget": args.prior_budget,
-                 "prior_files": {p: str(path.relative_to(ROOT)) for p, path in priors.items()},
-                 "prior_config": prior["after_opener"]["config"], "solver_settings": solver_settings(prior["first"]),
+    before = os.environ.get(PRIOR_ENV)
+    os.environ[PRIOR_ENV] = value
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(PRIOR_ENV, None)
+        else:
+            os.environ[PRIOR_ENV] = before
+
+
+#: The three solver runs of one comparison row: (row key, T-NAML prior file used, scheduler prior setting).
+VARIANTS = (("alc_without_prior", False, "off"), ("alc_with_fitted_prior", False, "fitted"),
+            ("alc_with_prior", True, "fitted"))
+
+
+def comparison_row(task: str, domain: str, folder: Path, prior_file: Path, time_budget: float, work: Path,
+                   run=None) -> dict:
+    """One ``prior_comparison`` row: the solver on ``folder`` at ``time_budget`` with no, fitted and T-NAML prior.
+
+    ``run`` is :func:`~autodl_solver.challenge.runner.run_challenge` (a test passes a stand-in).
+    """
+    from autodl_solver.anytime.prior import default_prior_path
+
+    if run is None:
+        from autodl_solver.challenge.runner import run_challenge as run
+    fitted = default_prior_path()
+    if fitted is None:
+        raise SystemExit("configs/scheduler_prior.json not found: the fitted prior is needed for the comparison")
+    row: dict = {"task": task, "domain": domain, "time_budget": float(time_budget), "prior_file": str(prior_file),
                  "runs": {}}
-    for label, prior_arg in (("without_prior", None), ("with_prior_after_opener", priors["after_opener"]),
-                             ("with_prior_first", priors["first"])):
+    for key, with_tnaml, scheduler in VARIANTS:
         began = time.perf_counter()
-        run = run_challenge(DATA / task, HERE / "work" / "runs" / f"naml_prior_{task}_{label}",
-                            time_budget=args.prior_budget, prior=prior_arg, verbose=False)
-        out["runs"][label] = {"alc": run["alc"], "ingestion_success": run["ingestion_success"],
-                              "wall_s": time.perf_counter() - began}
-        say(f"solver on {task} {label}: ALC {run['alc']:.4f}")
+        with scheduler_prior_env("off" if scheduler == "off" else str(fitted)):
+            result = run(folder, work / f"{task}_T{time_budget:g}_{key}", time_budget=time_budget,
+                         prior=prior_file if with_tnaml else None, verbose=False)
+        row[key] = result["alc"]
+        row["runs"][key] = {"ingestion_success": result["ingestion_success"], "wall_s": time.perf_counter() - began}
+        say(f"solver on {task} T={time_budget:g} {key}: ALC {result['alc']:.4f}")
+    return row
+
+
+def summarise_comparison(rows: list) -> dict:
+    """Per T: tasks where the T-NAML prior beats no prior / the fitted prior, and the median differences."""
+    import statistics
+
+    out: dict = {}
+    for budget in sorted({r["time_budget"] for r in rows}):
+        at = [r for r in rows if r["time_budget"] == budget]
+        vs_none = [r["alc_with_prior"] - r["alc_without_prior"] for r in at]
+        vs_fitted = [r["alc_with_prior"] - r["alc_with_fitted_prior"] for r in at]
+        fitted_vs_none = [r["alc_with_fitted_prior"] - r["alc_without_prior"] for r in at]
+        out[f"T{budget:g}"] = {
+            "tasks": len(at), "tnaml_beats_no_prior": sum(d > 0 for d in vs_none),
+            "tnaml_beats_fitted": sum(d > 0 for d in vs_fitted),
+            "median_tnaml_minus_no_prior": statistics.median(vs_none) if at else None,
+            "median_tnaml_minus_fitted": statistics.median(vs_fitted) if at else None,
+            "median_fitted_minus_no_prior": statistics.median(fitted_vs_none) if at else None}
     return out
+
+
+def prior_comparison(args, result: dict, folders: dict) -> dict:
+    """The solver on every held-out dataset at every ``--prior-budgets`` T, with no / fitted / T-NAML prior."""
+    rows, skipped = [], []
+    for task, entry in result["per_task"].items():
+        if task not in folders:
+            skipped.append(task)  # a derived class subset: no AutoDL dataset to run the solver on
+            continue
+        for budget in args.prior_budgets:
+            rows.append(comparison_row(task, entry["modality"], folders[task], Path(entry["prior_file"]), budget,
+                                       HERE / "work" / "runs" / f"naml_prior_{args.tag}"))
+    return {"format": "autodl_solver.naml.prior_comparison/1", "tag": args.tag,
+            "experiment": str(Path(args.out).resolve().relative_to(ROOT)) if Path(args.out).resolve().is_relative_to(
+                ROOT) else str(args.out),
+            "reward": result["settings"].get("reward", {"kind": "accuracy"}), "seed": result["settings"]["seed"],
+            "skipped_tasks": skipped, "prior_comparison": rows, "summary": summarise_comparison(rows)}
 
 
 def write_markdown(result: dict, path: Path) -> None:
@@ -206,7 +277,31 @@ def write_markdown(result: dict, path: Path) -> None:
     atomic_write_text(path, "\n".join(lines) + "\n")
 
 
+def default_out(reward: str, seed: int) -> Path:
+    """``naml_experiment[_<reward>][_seed<N>].json`` under ``benchmarks/results`` (the paper's reward, seed 0: the
+    recorded file's name)."""
+    return RESULTS / (f"naml_experiment{'' if reward == 'accuracy' else '_' + reward}"
+                      f"{'' if seed == 0 else f'_seed{seed}'}.json")
+
+
+def write_comparison(args, result: dict, folders: dict) -> Path:
+    """Run :func:`prior_comparison` and write ``benchmarks/results/naml_prior_<tag>.json``."""
+    from autodl_solver.utils.atomic import atomic_write_text
+
+    missing = [t for t, e in result["per_task"].items() if "prior_file" not in e]
+    if missing:
+        raise SystemExit(f"{args.out}: no exported prior for {missing} (a result of an older version); rerun it")
+    comparison = prior_comparison(args, result, folders)
+    comparison["command"] = result.get("command")
+    path = RESULTS / f"naml_prior_{args.tag}.json"
+    atomic_write_text(path, json.dumps(comparison, indent=1))
+    say(f"wrote {path}: {json.dumps(comparison['summary'])}")
+    return path
+
+
 def main(argv=None) -> int:
+    from autodl_solver.naml.reward import REWARDS
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--budget", type=int, default=100)
     parser.add_argument("--pretrain-trials", type=int, default=200)
@@ -216,21 +311,27 @@ def main(argv=None) -> int:
     parser.add_argument("--max-valid", type=int, default=500)
     parser.add_argument("--max-test", type=int, default=500)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--prior-task", default="O1")
-    parser.add_argument("--prior-budget", type=float, default=60.0)
-    parser.add_argument("--skip-prior", action="store_true")
-    parser.add_argument("--out", default=str(RESULTS / "naml_experiment.json"))
+    parser.add_argument("--reward", default="accuracy", choices=REWARDS,
+                        help="what the searchers are rewarded with (accuracy: the paper's)")
+    parser.add_argument("--reward-budget", type=float, default=60.0,
+                        help="T in seconds of the cost-aware reward's log time axis")
+    parser.add_argument("--prior-budgets", type=float, nargs="+", default=[60.0, 300.0],
+                        help="solver time budgets of the prior comparison")
+    parser.add_argument("--tag", default=None, help="names benchmarks/results/naml_prior_<tag>.json "
+                                                    "(default <reward>_seed<N>)")
+    parser.add_argument("--skip-prior", action="store_true", help="no prior comparison")
+    parser.add_argument("--out", default=None, help="the experiment JSON (default by reward and seed)")
     parser.add_argument("--report-only", action="store_true", help="rewrite the .md from an existing .json")
-    parser.add_argument("--prior-only", action="store_true", help="redo the --prior check of an existing .json")
+    parser.add_argument("--prior-only", action="store_true", help="redo the prior comparison of an existing .json")
     args = parser.parse_args(argv)
+    args.out = args.out or str(default_out(args.reward, args.seed))
+    args.tag = args.tag or f"{args.reward}_seed{args.seed}"
     sys.path.insert(0, str(ROOT))
-    from autodl_solver.utils.atomic import atomic_write_text
 
     if args.report_only or args.prior_only:
         result = json.loads(Path(args.out).read_text())
         if args.prior_only:
-            result["prior_check"] = prior_check(args, result)
-            atomic_write_text(Path(args.out), json.dumps(result, indent=1))
+            write_comparison(args, result, build_tasks(args)[1])
         write_markdown(result, Path(args.out).with_suffix(".md"))
         return 0
     from autodl_solver.naml.controller import ControllerConfig
@@ -239,20 +340,20 @@ def main(argv=None) -> int:
     from autodl_solver.utils.executors import make_executor
     from autodl_solver.bench.machine import machine_info
 
-    paths = build_tasks(args)
+    paths, folders = build_tasks(args)
     config = ExperimentConfig(folds=FOLDS, budget=args.budget, pretrain_trials=args.pretrain_trials, seed=args.seed,
-                              controller=ControllerConfig(lr=args.lr, entropy_weight=args.entropy_weight))
+                              controller=ControllerConfig(lr=args.lr, entropy_weight=args.entropy_weight),
+                              reward=args.reward, reward_time_budget=args.reward_budget)
     command = "taskset -c 1 env OMP_NUM_THREADS=1 .venv/bin/python -m benchmarks.naml_experiment " + " ".join(
         argv if argv is not None else sys.argv[1:])
     out = Path(args.out)
     with make_executor("serial") as executor:  # one core: children run one at a time in this process
         result = run_experiment(load_space(), paths, config, executor, out, progress=say,
                                 extra={"command": command.strip(), "machine": machine_info()})
-    if not args.skip_prior:
-        result["prior_check"] = prior_check(args, result)
-        atomic_write_text(out, json.dumps(result, indent=1))
     write_markdown(result, out.with_suffix(".md"))
     say(f"wrote {out} and {out.with_suffix('.md')}")
+    if not args.skip_prior:
+        write_comparison(args, result, folders)
     return 0
 
 

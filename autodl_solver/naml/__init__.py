@@ -11,8 +11,9 @@ Public API (imported lazily, so ``import autodl_solver.naml`` does not load torc
   :class:`Transfer`, :func:`make_searcher`, :func:`run_search`, :func:`run_trial`;
 * metrics and experiment: :func:`top_n_curves`, :func:`trials_to_reach`, :func:`speedup`,
   :class:`ExperimentConfig`, :func:`run_experiment`;
+* rewards: :class:`Reward`, :func:`make_reward` (accuracy or cost-aware);
 * solver prior: :func:`export_prior`, :func:`read_prior`, :func:`solver_settings`,
-  :func:`build_prior_portfolio`.
+  :func:`build_prior_portfolio`, :func:`scheduling_prior`, :class:`TransferPrior`.
 """
 from __future__ import annotations
 
@@ -30,7 +31,9 @@ _EXPORTS = {
     "trials": ("run_search", "run_trial"),
     "metrics": ("top_n_curves", "trials_to_reach", "speedup", "plot_curves"),
     "experiment": ("ExperimentConfig", "run_experiment"),
-    "prior": ("export_prior", "read_prior", "solver_settings", "build_prior_portfolio"),
+    "reward": ("Reward", "make_reward", "REWARDS"),
+    "prior": ("export_prior", "read_prior", "solver_settings", "build_prior_portfolio", "scheduling_prior",
+              "TransferPrior", "learner_for", "preferred_learner"),
 }
 _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
 __all__ = sorted(_WHERE)

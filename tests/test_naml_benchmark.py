@@ -1,0 +1,43 @@
+"""benchmarks/naml_experiment.py: its flags and the prior comparison rows (the solver replaced by a stand-in)."""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+naml_experiment = pytest.importorskip("benchmarks.naml_experiment")
+
+
+def test_comparison_row_runs_the_three_variants_with_the_right_priors(tmp_path, monkeypatch):
+    from autodl_solver.anytime.prior import PRIOR_ENV, default_prior_path
+
+    monkeypatch.delenv(PRIOR_ENV, raising=False)
+    seen = []
+
+    def fake_run(folder, out, time_budget, prior, verbose):
+        seen.append((os.environ[PRIOR_ENV], prior, time_budget, out.name))
+        alc = {None: 0.5}.get(prior, 0.7) + (0.1 if os.environ[PRIOR_ENV] != "off" else 0.0)
+        return {"alc": alc, "ingestion_success": True}
+
+    prior = tmp_path / "O1.json"
+    row = naml_experiment.comparison_row("O1", "text", tmp_path / "O1", prior, 60.0, tmp_path, run=fake_run)
+    assert {k: row[k] for k in ("task", "domain", "time_budget")} == {"task": "O1", "domain": "text",
+                                                                       "time_budget": 60.0}
+    assert row["alc_without_prior"] == pytest.approx(0.5) and row["alc_with_fitted_prior"] == pytest.approx(0.6)
+    assert row["alc_with_prior"] == pytest.approx(0.8)
+    fitted = str(default_prior_path())
+    assert [(env, p) for env, p, _, _ in seen] == [("off", None), (fitted, None), (fitted, prior)]
+    assert PRIOR_ENV not in os.environ  # restored after the runs
+    assert len({name for *_, name in seen}) == 3  # one output folder per run
+    other = {**row, "task": "digits", "alc_with_prior": 0.4}
+    summary = naml_experiment.summarise_comparison([row, other, {**row, "time_budget": 300.0}])
+    assert summary["T60"]["tasks"] == 2 and summary["T60"]["tnaml_beats_no_prior"] == 1
+    assert summary["T60"]["median_tnaml_minus_no_prior"] == pytest.approx(0.1)
+    assert summary["T300"]["tnaml_beats_fitted"] == 1
+
+
+def test_default_out_and_flags():
+    assert naml_experiment.default_out("accuracy", 0).name == "naml_experiment.json"
+    assert naml_experiment.default_out("cost_aware", 2).name == "naml_experiment_cost_aware_seed2.json"
+    with pytest.raises(SystemExit):
+        naml_experiment.main(["--reward", "speed"])
