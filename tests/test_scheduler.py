@@ -349,3 +349,29 @@ def test_a_conservative_admission_cost_does_not_change_the_order(tmp_path):
     engine = Engine(train.metadata, [other, linear], config=EngineConfig(scheduler_prior=str(path)))
     engine.fit(train, 5.0, test)
     assert engine.history[0].learner == "linear"
+
+
+def test_the_best_learner_far_below_its_prior_is_valued_from_its_headroom():
+    """O1 at T = 300 s: TF-IDF's prior saturates after one round, the data does not (0.45 -> 0.57 in 0.4 s)."""
+    s = Scheduler(300.0)
+    saturating = prior_entry("linear", scores=(0.996, 1.0), cum=(1.0, 2.0))
+    linear = RoundOption(key=0, name="linear", rounds=1, cost_s=0.4, budget_s=200, score=0.45, prior=saturating,
+                         member_weight=1.0)
+    transformer = RoundOption(key=1, name="transformer", rounds=0, cost_s=15.0, budget_s=200,
+                              prior=prior_entry("transformer", scores=(0.68, 0.98), cum=(1.0, 1.7)))
+    choice = s.choose([linear, transformer], now_s=1.0, best=0.45, scale=1.0, horizon_s=290)
+    assert choice.option.name == "linear"
+    _, gain, _ = s.value(linear, 1.0, 0.45, 1.0, 290)
+    assert gain == pytest.approx(0.5 * (1.0 - 0.45), rel=1e-6)  # half the gap to the prior's target
+    # on-prior (it reached 0.996 of the scale): the prior's own increment, as before
+    on_prior = RoundOption(key=0, name="linear", rounds=1, cost_s=0.4, budget_s=200, score=0.996,
+                           prior=saturating, member_weight=1.0)
+    assert s.value(on_prior, 1.0, 0.996, 1.0, 290)[1] == pytest.approx(0.004, abs=1e-6)
+    # not in the best model: far below the best is no evidence of headroom, the prior's increment stands
+    weak = RoundOption(key=2, name="frames", rounds=1, cost_s=0.4, budget_s=200, score=0.01,
+                       prior=prior_entry("frames", scores=(0.9, 0.95), cum=(1.0, 2.0)), member_weight=0.0)
+    assert s.value(weak, 1.0, 0.45, 1.0, 290)[1] == pytest.approx(0.0, abs=1e-9)
+    # from the second round on the measured gains take over (unchanged rule)
+    later = RoundOption(key=0, name="linear", rounds=2, cost_s=0.8, budget_s=200, score=0.57, gain_ema=0.0,
+                        cost_growth=2.0, prior=saturating, member_weight=1.0)
+    assert s.value(later, 2.0, 0.57, 1.0, 290)[1] == pytest.approx(0.0, abs=1e-9)
