@@ -13,6 +13,8 @@ Usage::
 
     python -m benchmarks.portfolio_members --time_budget 60 [--datasets wine digits ...] [--methods solver]
     python -m benchmarks.portfolio_members --time_budget 60 --report     # rebuild the report only
+    python -m benchmarks.portfolio_members --time_budget 60 --methods solver --members-from \
+        benchmarks/results/members_T60.json        # the solver again, its members as recorded
 """
 from __future__ import annotations
 
@@ -39,9 +41,34 @@ def methods_for(dataset: str) -> list[str]:
     return [f"learner:{n}" for n in solver_portfolio(get_dataset(dataset).domain)] + ["solver"]
 
 
-def report(tag: str, datasets: Sequence[str], time_budget: float, command: str) -> dict:
-    """Collect the kept rows of ``tag`` and write ``results/<tag>.{json,md}`` and one PNG per dataset."""
+def recorded_members(paths: Sequence[str | Path], time_budget: float) -> dict[str, dict[str, dict]]:
+    """``dataset -> method -> row`` of the ``learner:<name>`` rows in recorded members files (later files win).
+
+    For a re-run of the solver alone after a change that leaves the single
+    learners' code as it was: each row keeps its own ``machine`` (commit,
+    date), and the report names the file it came from (``recorded_in``).
+    A file of another time budget is refused.
+    """
+    out: dict[str, dict[str, dict]] = {}
+    for path in paths:
+        record = json.loads(Path(path).read_text())
+        if float(record.get("time_budget", -1)) != float(time_budget):
+            raise SystemExit(f"{path}: time_budget {record.get('time_budget')} is not this run's {time_budget:g}")
+        for row in record.get("results", []):
+            if str(row.get("method", "")).startswith("learner:"):
+                out.setdefault(row["dataset"], {})[row["method"]] = dict(row, recorded_in=Path(path).name)
+    return out
+
+
+def report(tag: str, datasets: Sequence[str], time_budget: float, command: str,
+           members_from: Sequence[str | Path] = ()) -> dict:
+    """Collect the kept rows of ``tag`` and write ``results/<tag>.{json,md}`` and one PNG per dataset.
+
+    ``members_from``: recorded members files whose single-learner rows stand in
+    for those not run under ``tag`` (:func:`recorded_members`).
+    """
     rows, table = [], []
+    recorded = recorded_members(members_from, time_budget)
     for name in datasets:
         found = {}
         for path in sorted((WORK / "runs" / tag / name).glob("*/row.json")):
@@ -50,6 +77,8 @@ def report(tag: str, datasets: Sequence[str], time_budget: float, command: str) 
             if log.is_file():  # kept in the results: the scheduling prior is fitted from these (fit_scheduler_prior)
                 row["round_log_data"] = json.loads(log.read_text())
             found[row["method"]] = row
+        for method, row in recorded.get(name, {}).items():
+            found.setdefault(method, row)
         if not found:
             continue
         rows.extend(found.values())
@@ -97,6 +126,11 @@ def markdown(record: dict) -> str:
                      f"{fmt(e['solver_alc'])} | {fmt(e.get('margin'), '+.4f')} | "
                      f"{'-' if 'never_loses' not in e else ('yes' if e['never_loses'] else '**no**')} | "
                      f"{fmt(e.get('alc_over_final'), '.3f')} | {fmt(e['solver_first_prediction_s'], '.2f')} |")
+    taken = sorted({(r["dataset"], r["method"], r["recorded_in"], (r.get("machine") or {}).get("git_commit"))
+                    for r in record["results"] if r.get("recorded_in")})
+    if taken:
+        lines += ["", "Single-learner rows not run here, taken from recorded files (dataset, method, file, commit):",
+                  ""] + [f"- {d} {m}: {f} at {c}" for d, m, f, c in taken]
     lines += ["", "Per-learner summary of each solver run (rounds / fit seconds; skipped or failed learners named):",
               ""]
     for r in record["results"]:
@@ -119,6 +153,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                    help="run only these (e.g. solver, or learner:text_linear); default every member and the solver")
     p.add_argument("--tag", default=None, help="result file stem (default members_T<budget>)")
     p.add_argument("--report", action="store_true", help="run nothing; rebuild the report from the kept runs")
+    p.add_argument("--members-from", dest="members_from", nargs="+", default=(), metavar="RESULTS_JSON",
+                   help="recorded members files whose learner:<name> rows stand in for members not run here "
+                        "(later files win)")
     p.add_argument("--allow-dirty", dest="allow_dirty", action="store_true", help=ALLOW_DIRTY_HELP)
     args = p.parse_args(argv)
     tag = args.tag or f"members_T{int(args.time_budget)}"
@@ -140,7 +177,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                               allow_dirty=args.allow_dirty)
                 print(f"[members]   ALC {row['alc']:.4f} final {row['final_nauc']:.4f} first "
                       f"{row['first_prediction_s']:.2f}s", file=sys.stderr, flush=True)
-    record = report(tag, args.datasets, args.time_budget, command.strip())
+    record = report(tag, args.datasets, args.time_budget, command.strip(), args.members_from)
     print(markdown(record))
     return 0
 
