@@ -35,6 +35,8 @@ def test_bad_input_exits_2(tmp_path, capsys):
     assert "no.yaml" in capsys.readouterr().err
     assert cli.main(["naml", "search", a, "--out", str(tmp_path / "o"), "--trials", "0", "--space", TINY]) == 2
     assert "--trials" in capsys.readouterr().err
+    assert cli.main(["naml", "search", a, "--out", str(tmp_path / "o"), "--reward-budget", "0", "--space", TINY]) == 2
+    assert "--reward-budget" in capsys.readouterr().err
     assert cli.main(["naml", "transfer", a, "--out", str(tmp_path / "o"), "--controller", str(tmp_path),
                      "--space", TINY, "--executor", "serial"]) == 2
     assert "controller" in capsys.readouterr().err
@@ -53,9 +55,12 @@ def test_search_multitask_transfer_round_trip(tmp_path, capsys):
     assert (tmp_path / "mt" / "controller.pt").is_file()
     prior = tmp_path / "prior.json"
     assert cli.main(["naml", "transfer", c, "--controller", str(tmp_path / "mt"), "--trials", "10",
-                     "--out", str(tmp_path / "tr"), "--prior-out", str(prior), *common]) == 0
+                     "--out", str(tmp_path / "tr"), "--prior-out", str(prior), "--reward", "cost_aware",
+                     "--reward-budget", "30", *common]) == 0
     data = read_prior(prior)
     assert data["task"] == "tc" and data["modality"] == "text"
+    assert data["reward"]["kind"] == "cost_aware" and data["reward"]["time_budget"] == 30.0
+    assert data["measured"]["seconds"] >= 0  # what the controller knows of cost, for the scheduler's prior
     assert json.loads((tmp_path / "tr" / "controller.json").read_text())["tasks"][-1] == ["tc", "text"]
 
 

@@ -39,6 +39,11 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-train", type=int, default=2000, help="training rows kept per task")
     p.add_argument("--max-valid", type=int, default=500, help="validation rows kept per task")
     p.add_argument("--max-test", type=int, default=500, help="test rows kept per task")
+    p.add_argument("--reward", default="accuracy", choices=("accuracy", "cost_aware"),
+                   help="what children are rewarded with: validation accuracy (the paper's) or accuracy x "
+                        "(1 - t~(seconds)) on the challenge's log time axis (naml/reward.py)")
+    p.add_argument("--reward-budget", dest="reward_budget", type=float, default=60.0,
+                   help="T in seconds of the cost-aware reward's time axis (default 60)")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
 
 
@@ -141,6 +146,8 @@ def main(args: argparse.Namespace) -> int:
     for name in ("trials", "budget", "pretrain_trials"):
         if getattr(args, name, 1) < 1:
             raise AutoDLInputError(f"--{name.replace('_', '-')}", f"got {getattr(args, name)}, expected at least 1")
+    if not args.reward_budget > 0:
+        raise AutoDLInputError("--reward-budget", f"got {args.reward_budget}, expected a positive number of seconds")
     say = (lambda msg: None) if args.quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
     from ..naml.space import load_space
     from ..utils.executors import make_executor
@@ -156,6 +163,7 @@ def main(args: argparse.Namespace) -> int:
     with make_executor(args.executor, max_workers=args.workers, address=args.address) as executor:
         if args.naml_command == "experiment":
             return _experiment(args, space, cfg, task_paths, executor, say)
+        from ..naml.reward import make_reward
         from ..naml.searchers import make_searcher
         from ..naml.trials import run_search
 
@@ -169,10 +177,11 @@ def main(args: argparse.Namespace) -> int:
             done = r["finished"] + 1
             if done == n or done % max(1, n // 10) == 0:
                 best = max(h["reward"] for h in searcher.history)
-                say(f"{kind} trial {done}/{n}: {r['task']} valid {r['reward']:.4f} (best {best:.4f}) "
-                    f"{r.get('seconds', 0):.2f} s")
+                say(f"{kind} trial {done}/{n}: {r['task']} {args.reward} reward {r['reward']:.4f} "
+                    f"(best {best:.4f}) {r.get('seconds', 0):.2f} s")
 
-        records = run_search(searcher, task_paths, n, executor, seed=args.seed, on_trial=progress)
+        reward = make_reward(args.reward, args.reward_budget)
+        records = run_search(searcher, task_paths, n, executor, seed=args.seed, on_trial=progress, reward=reward)
     out.mkdir(parents=True, exist_ok=True)
     summary: dict[str, Any] = {"command": "naml " + args.naml_command, "searcher": kind, "space_name": space.name,
                                "space_fingerprint": space.fingerprint, "tasks": task_paths}
@@ -183,7 +192,8 @@ def main(args: argparse.Namespace) -> int:
     if args.naml_command == "transfer" and args.prior_out:
         from ..naml.prior import export_prior
 
-        export_prior(args.prior_out, searcher.controller, pairs[0][0], source=str(out))
+        export_prior(args.prior_out, searcher.controller, pairs[0][0], source=str(out), records=records,
+                     reward=reward, task_path=task_paths[pairs[0][0]])
         summary["prior"] = str(args.prior_out)
         say(f"wrote prior {args.prior_out}")
     _write_run(out, records, summary)
@@ -199,7 +209,7 @@ def _experiment(args, space, cfg, task_paths, executor, say) -> int:
     if any(not f for f in folds):
         raise AutoDLInputError("--holdout", "expected comma-separated task names")
     config = ExperimentConfig(folds=folds, budget=args.budget, pretrain_trials=args.pretrain_trials, seed=args.seed,
-                              controller=cfg)
+                              controller=cfg, reward=args.reward, reward_time_budget=args.reward_budget)
     result = run_experiment(space, task_paths, config, executor, args.out, progress=say,
                             extra={"command": " ".join(["autodl-solver"] + sys.argv[1:])})
     s = result["summary"]
