@@ -17,6 +17,10 @@ def test_paper_space_mirrors_table1():
     assert list(d["layer_size"].choices) == [8, 16, 32, 64, 128, 256]
     assert list(d["deep_reg"].choices)[-1] == "disable" and list(d["wide_reg"].choices)[-1] == "disable"
     assert [d["embedding"].choices[i] for i in d["embedding"].allowed("image")] == ["efficientnet_lite0", "pixels"]
+    assert [d["embedding"].choices[i] for i in d["embedding"].allowed("text")] == ["minilm", "fasttext", "hashed"]
+    for modality, modules in (("tabular", ["standardized", "quantiles"]), ("speech", ["clip_stats", "logmel_grid"]),
+                              ("video", ["frame_pixels"])):
+        assert [d["embedding"].choices[i] for i in d["embedding"].allowed(modality)] == modules
     assert space.size("text") > 10**8  # far more configurations than trials, as in the paper
 
 
@@ -32,14 +36,15 @@ def test_fingerprint_is_stable_and_sensitive(tmp_path):
 def test_masks_encode_decode():
     space = load_space(default_space_path(tiny=True))
     masks = space.masks("image")
-    assert masks[0].tolist() == [False, False, True]  # only pixels for images in the tiny space
+    # only pixels for images in the tiny space; the tabular, speech and video modules come after the image's
+    assert masks[0].tolist() == [False, False, True] + [False] * 5
     rng = np.random.default_rng(0)
     for _ in range(20):
         actions = space.sample_uniform(rng, "image")
         assert actions[0] == 2
         assert space.encode(space.decode(actions)) == actions
     with pytest.raises(AutoDLInputError, match="modality"):
-        space.masks("speech")
+        space.masks("audio")
 
 
 @pytest.mark.parametrize("edit, field", [

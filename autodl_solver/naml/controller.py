@@ -42,7 +42,7 @@ from torch import nn
 
 from ..errors import AutoDLInputError
 from ..utils.atomic import atomic_open, atomic_write_text
-from .space import SearchSpace
+from .space import SearchSpace, fingerprint_mismatch
 
 
 @dataclass
@@ -338,9 +338,8 @@ def load_controller(folder: str | os.PathLike, space: SearchSpace,
     except (ValueError, KeyError, TypeError) as exc:
         raise AutoDLInputError(meta_path, f"not a controller description ({exc.__class__.__name__}: {exc})") from None
     if saved_fp != space.fingerprint:
-        raise AutoDLInputError(meta_path, f"saved for search space {meta.get('space_name')!r} (fingerprint "
-                                          f"{saved_fp[:12]}…), not {space.name!r} ({space.fingerprint[:12]}…); "
-                                          f"use the space the controller was trained on")
+        raise AutoDLInputError(meta_path, fingerprint_mismatch(meta.get("space_name"), saved_fp, space,
+                                                               "the controller"))
     cfg = config or ControllerConfig(**saved_cfg)
     for key in ("hidden", "layers", "embed_dim"):
         if getattr(cfg, key) != saved_cfg.get(key):

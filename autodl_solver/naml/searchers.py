@@ -21,7 +21,7 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from ..errors import AutoDLInputError
-from .space import SearchSpace
+from .space import SearchSpace, fingerprint_mismatch
 
 
 @dataclass(frozen=True)
@@ -184,7 +184,9 @@ class Transfer(_ControllerSearcher):
             controller, _, _ = load_controller(controller, space, config)
         else:
             if controller.space.fingerprint != space.fingerprint:
-                raise AutoDLInputError("controller", "it was trained on another search space (fingerprint differs)")
+                raise AutoDLInputError("controller", fingerprint_mismatch(controller.space.name,
+                                                                          controller.space.fingerprint, space,
+                                                                          "the pre-trained controller"))
             controller = copy.deepcopy(controller)  # the pre-trained one stays as it is for the other tasks
             if config is not None:
                 controller.config = config

@@ -32,12 +32,46 @@ from ..errors import AutoDLInputError
 REQUIRED = ("embedding", "fine_tune", "hidden_layers", "layer_size", "activation", "normalization", "dropout",
             "deep_lr", "deep_reg", "wide_lr", "wide_reg", "train_samples")
 #: Embedding modules the child knows, by modality.
-EMBEDDINGS = {"text": ("minilm", "fasttext", "hashed"), "image": ("efficientnet_lite0", "pixels")}
+EMBEDDINGS = {"text": ("minilm", "fasttext", "hashed"), "image": ("efficientnet_lite0", "pixels"),
+              "tabular": ("standardized", "quantiles"), "speech": ("clip_stats", "logmel_grid"),
+              "video": ("frame_pixels",)}
 MODALITIES = tuple(EMBEDDINGS)
 #: The "regularisation" choice that switches a tower off (Table 1: "disable deep/wide tower").
 DISABLE = "disable"
 
 _ENUMS = {"activation": ("relu", "swish"), "normalization": ("none", "batch", "layer"), "fine_tune": (False, True)}
+
+
+def fingerprint_mismatch(saved_name: Any, saved_fingerprint: str, space: "SearchSpace", what: str) -> str:
+    """The message of a refused load: ``what`` was saved for another search space than ``space``.
+
+    Parameters
+    ----------
+    saved_name : str or None
+        The space name recorded with the saved object.
+    saved_fingerprint : str
+        Its recorded fingerprint.
+    space : SearchSpace
+        The space it was asked to load into.
+    what : str
+        What was saved (``"the controller"``).
+
+    Returns
+    -------
+    str
+        Names both fingerprints; when the names agree, says that the space
+        file changed since (choices added, such as a new modality's
+        embedding modules), so the saved object must be retrained or loaded
+        with the space it was trained on.
+    """
+    same = saved_name == space.name
+    why = (f"the space of that name ({space.source or space.name}) has changed since {what} was saved (other "
+           "choices; configs/naml/space.yaml, for one, gained the tabular, speech and video embedding modules), so "
+           "its decision heads no longer fit: retrain it, or pass the space file it was trained on" if same else
+           f"pass the space file it was trained on ({saved_name!r})")
+    return (f"search space fingerprint mismatch: {what} was saved for space {saved_name!r} (fingerprint "
+            f"{str(saved_fingerprint)[:12]}…), this space is {space.name!r} (fingerprint {space.fingerprint[:12]}…); "
+            f"{why}")
 
 
 @dataclass(frozen=True)
@@ -194,7 +228,7 @@ def _check_values(name: str, choices: list, modality_of: list, where: str) -> No
                 raise AutoDLInputError(where, f"unknown embedding module {c!r} for {m or 'any'} tasks; "
                                               f"expected one of {allowed}")
         if any(m is None for m in modality_of):
-            raise bad("a mapping modality -> modules (text: [...], image: [...])")
+            raise bad(f"a mapping modality -> modules ({', '.join(f'{m}: [...]' for m in MODALITIES)})")
     elif name in _ENUMS:
         if any(c not in _ENUMS[name] or isinstance(c, bool) != isinstance(_ENUMS[name][0], bool) for c in choices):
             raise bad(f"values among {list(_ENUMS[name])}")
