@@ -3,7 +3,9 @@
 Public API (imported lazily, so ``import autodl_solver.naml`` does not load torch):
 
 * search space: :func:`load_space`, :class:`SearchSpace`, :class:`Decision`;
-* tasks: :class:`Task`, :func:`text_task`, :func:`image_task`, :func:`synthetic_task`;
+* tasks: :class:`Task`, :func:`text_task`, :func:`image_task`, :func:`tabular_task`,
+  :func:`speech_task`, :func:`video_task`, :data:`TASK_BUILDERS` / :func:`task_builder` (by domain),
+  :func:`synthetic_task`;
 * child model: :func:`train_child`, :class:`ProximalAdagrad`;
 * controller: :class:`Controller`, :class:`ControllerConfig`, :class:`Reinforce`,
   :class:`TaskNormalizer`, :func:`save_controller`, :func:`load_controller`;
@@ -21,8 +23,11 @@ import importlib
 from typing import Any
 
 _EXPORTS = {
-    "space": ("SearchSpace", "Decision", "load_space", "space_from_dict", "default_space_path"),
-    "tasks": ("Task", "text_task", "image_task", "synthetic_task", "text_task_from_docs", "image_task_from_arrays"),
+    "space": ("SearchSpace", "Decision", "load_space", "space_from_dict", "default_space_path", "EMBEDDINGS",
+              "MODALITIES"),
+    "tasks": ("Task", "text_task", "image_task", "tabular_task", "speech_task", "video_task", "synthetic_task",
+              "text_task_from_docs", "image_task_from_arrays", "tabular_task_from_table", "speech_task_from_clips",
+              "video_task_from_clips", "TASK_BUILDERS", "task_builder"),
     "child": ("train_child", "ProximalAdagrad"),
     "controller": ("Controller", "ControllerConfig", "Reinforce", "TaskNormalizer", "save_controller",
                    "load_controller"),

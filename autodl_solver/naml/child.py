@@ -6,11 +6,14 @@
   weight ``deep_reg``. Embedding modules (inputs cached in the
   :class:`~autodl_solver.naml.tasks.Task`): ``fasttext`` and ``hashed`` are
   mean bags of word vectors (the table is trained when ``fine_tune``, frozen
-  otherwise; ``hashed`` starts random); ``minilm``, ``efficientnet_lite0``
-  and ``pixels`` are frozen features, and ``fine_tune`` adds a trainable
-  residual linear adapter (initialised at zero) on top of them.
-* **Wide tower**: a linear map from the bag of tokens (text) or of
-  (pixel, intensity) tokens (images) to the logits, L1-regularised with
+  otherwise; ``hashed`` starts random); every other module (``minilm``,
+  ``efficientnet_lite0``, ``pixels``, and the tabular, speech and video
+  modules of :data:`~autodl_solver.naml.space.EMBEDDINGS`) is a cached
+  matrix of frozen features, and ``fine_tune`` adds a trainable residual
+  linear adapter (initialised at zero) on top of it.
+* **Wide tower**: a linear map from the bag of tokens (text), of
+  (pixel, intensity) tokens (images) or of (feature, quantile bin) tokens
+  (tabular, speech statistics, video frames) to the logits, L1-regularised with
   weight ``wide_reg`` through the proximal step, so small weights become
   exactly zero.
 * ``deep_reg`` / ``wide_reg`` = ``"disable"`` removes that tower (both

@@ -13,7 +13,29 @@ so everything costly happens once per task, here, and is cached on disk:
 * image tasks (:func:`image_task`): pooled EfficientNet-Lite0 ImageNet
   features (``efficientnet_lite0``), shrunk grey pixels (``pixels``) and, for
   the wide tower, one token per (pixel of an 8x8 grey image, intensity
-  quartile) — the image analogue of a one-hot bag of tokens.
+  quartile) — the image analogue of a one-hot bag of tokens;
+* tabular tasks (:func:`tabular_task`): the table's features standardised
+  on the training rows with a missing-value indicator per column that has
+  gaps (``standardized``), and each feature's empirical CDF on the training
+  rows (``quantiles``); the wide tower's tokens are one per (feature,
+  quartile bin of the training rows), a missing value having a bin of its
+  own (:func:`feature_bin_tokens`);
+* speech tasks (:func:`speech_task`): the speech domain's per-clip
+  statistics (log-mel and MFCC mean/std, MFCC-delta spread, log duration;
+  :func:`~autodl_solver.domains.speech.speech_features.clip_statistics`, the
+  ``speech_linear`` learner's input, ``clip_stats``) and the log-mel
+  spectrogram of the planned clip length averaged over a few time segments
+  (:func:`~autodl_solver.domains.speech.speech_features.log_mel_fixed`,
+  ``logmel_grid``); wide tokens: (clip statistic, quartile);
+* video tasks (:func:`video_task`): a few evenly spread frames shrunk to a
+  small grid and the differences of consecutive frames, planned and
+  converted by the vision domain's
+  :func:`~autodl_solver.domains.core.vision_input.make_plan` /
+  :func:`~autodl_solver.domains.core.vision_input.convert` as the
+  ``vision_linear`` learner's video input (``frame_pixels``); wide tokens:
+  (feature, quartile).
+
+:data:`TASK_BUILDERS` maps a dataset's domain to its builder.
 
 Dense features are standardised with the training rows' mean and standard
 deviation. The seconds each module's inputs took to compute, and for how many
@@ -34,10 +56,11 @@ import io
 import json
 import os
 import time
+import warnings
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
@@ -60,8 +83,8 @@ class Task:
     ----------
     name : str
         Task key (the controller's task embedding is looked up by it).
-    modality : {"text", "image"}
-        Which embedding modules apply.
+    modality : {"text", "image", "tabular", "speech", "video"}
+        Which embedding modules apply (:data:`~autodl_solver.naml.space.EMBEDDINGS`).
     y : ndarray of int64, shape (n,)
         Class of every row.
     n_classes : int
@@ -399,6 +422,302 @@ def _efficientnet(frames: Sequence[np.ndarray], metadata, side: int) -> np.ndarr
     return np.concatenate(outs).reshape(len(frames), dim)
 
 
+# --------------------------------------------------- dense tables: shared
+def feature_bin_tokens(x: np.ndarray, train: np.ndarray, bins: int = 4) -> tuple[np.ndarray, int]:
+    """Wide-tower tokens of a feature table: one per (feature, quantile bin of the training rows).
+
+    The tabular analogue of the images' (pixel, intensity quartile) tokens:
+    a linear model on them is an additive model of per-feature steps.
+
+    Parameters
+    ----------
+    x : ndarray of float, shape (n, F)
+        Features; NaN marks a missing value.
+    train : ndarray of int
+        Rows whose quantiles set the bin edges.
+    bins : int
+        Quantile bins per feature (4: quartiles).
+
+    Returns
+    -------
+    tokens : ndarray of int64, shape (n, F)
+        ``1 + feature * (bins + 1) + bin``; ``bin`` is the number of edges
+        below the value (so a 0/1 column whose quartiles are all 0 keeps its
+        two values apart), ``bins`` for a missing value. 0 (padding) is never used.
+    n_tokens : int
+        ``1 + F * (bins + 1)``.
+    """
+    x = np.asarray(x, np.float64)
+    n, width = x.shape
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # an all-missing column has no quantiles
+        edges = np.nanquantile(x[train], np.arange(1, bins) / bins, axis=0).reshape(bins - 1, width)
+    edges = np.nan_to_num(edges, nan=0.0)
+    codes = np.empty((n, width), np.int64)
+    for j in range(width):
+        codes[:, j] = np.searchsorted(edges[:, j], x[:, j], side="left")
+    codes[np.isnan(x)] = bins
+    per = bins + 1
+    return (1 + np.arange(width)[None, :] * per + codes).astype(np.int64), 1 + width * per
+
+
+def _nan_standardise(x: np.ndarray, train: np.ndarray) -> np.ndarray:
+    """Standardised with the training rows' non-missing values; missing values become 0 (the mean)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-missing columns: mean and std NaN, handled below
+        mean = np.nan_to_num(np.nanmean(x[train], 0, keepdims=True), nan=0.0)
+        std = np.nan_to_num(np.nanstd(x[train], 0, keepdims=True), nan=0.0)
+    out = (x - mean) / np.where(std > 1e-6, std, 1.0)
+    return np.nan_to_num(out, nan=0.0).astype(np.float32)
+
+
+def _cached_task(kind: str, path: str | os.PathLike, name: Optional[str], cache_dir: Optional[str | os.PathLike],
+                 sizes: dict, params: dict, build: Callable[[str, list, np.ndarray, dict, Any], Task]) -> Task:
+    """A task of ``kind`` read from an AutoDL dataset by ``build(name, xs, y, split, data)``, cached by settings."""
+    name = name or Path(path).name
+    settings = {"path": str(Path(path).resolve()), "kind": kind, **sizes, **params, "cache_version": CACHE_VERSION}
+    target = cache_path(cache_dir, name, settings) if cache_dir else None
+    if target is not None and target.is_file():
+        return _loaded(target)
+    xs, y, split, data = _read_rows(path, sizes["max_train"], sizes["max_valid"], sizes["max_test"], sizes["seed"])
+    task = build(name, xs, y, split, data)
+    task.info.setdefault("source", str(path))
+    if target is not None:
+        task.info["cache"] = str(target)
+        task.save(target)
+    return task
+
+
+# --------------------------------------------------------------- tabular
+def _table(xs: Sequence[np.ndarray]) -> np.ndarray:
+    """``(n, F)`` float64 of tabular examples (``(1, 1, F, 1)`` each); infinities become missing values."""
+    rows = [np.asarray(x, np.float64).reshape(-1) for x in xs]
+    widths = {len(r) for r in rows}
+    if len(widths) != 1:
+        raise AutoDLInputError("examples", f"tabular rows of different widths {sorted(widths)[:5]}")
+    table = np.stack(rows)
+    table[~np.isfinite(table)] = np.nan
+    return table
+
+
+def _empirical_cdf(x: np.ndarray, train: np.ndarray) -> np.ndarray:
+    """Each value's mid-rank among its column's non-missing training values, in [0, 1]; missing -> 0.5."""
+    out = np.full(x.shape, 0.5)
+    for j in range(x.shape[1]):
+        ref = x[train, j]
+        ref = np.sort(ref[~np.isnan(ref)])
+        if len(ref) == 0:
+            continue
+        col = x[:, j]
+        ranks = (np.searchsorted(ref, col, "left") + np.searchsorted(ref, col, "right")) / (2.0 * len(ref))
+        out[:, j] = np.where(np.isnan(col), 0.5, ranks)
+    return out
+
+
+def tabular_task_from_table(name: str, table: np.ndarray, y: np.ndarray, split: dict,
+                            encoders: Sequence[str] = ("standardized", "quantiles"), bins: int = 4,
+                            info: Optional[dict] = None) -> Task:
+    """A tabular :class:`Task` from a feature table (see the module docstring).
+
+    Parameters
+    ----------
+    name : str
+        Task key.
+    table : ndarray of float, shape (n, F)
+        One row per example; NaN marks a missing value.
+    y : ndarray of int, shape (n,)
+        Classes.
+    split : dict
+        ``train`` / ``valid`` / ``test`` row indices (statistics come from ``train``).
+    encoders : sequence of str
+        Modules to build, among ``standardized`` and ``quantiles``.
+    bins : int
+        Quantile bins per feature of the wide tower's tokens.
+    info : dict, optional
+        Recorded in ``task.info``.
+    """
+    table = np.asarray(table, np.float64)
+    train = split["train"]
+    tokens, n_tokens = feature_bin_tokens(table, train, bins)
+    task = Task(name, "tabular", np.asarray(y, np.int64), int(np.max(y)) + 1, split, tokens=tokens,
+                n_tokens=n_tokens, info=dict(info or {}, features=int(table.shape[1]), bins=bins))
+    if "standardized" in encoders:
+        began = time.perf_counter()
+        missing = np.isnan(table)
+        gaps = missing[train].any(0)  # an indicator only where the training rows have gaps, as tabular_mlp
+        task.dense["standardized"] = np.concatenate(
+            [_nan_standardise(table, train), _standardise(missing[:, gaps].astype(np.float32), train)], 1)
+        record_feature_seconds(task, "standardized", time.perf_counter() - began, len(table))
+    if "quantiles" in encoders:
+        began = time.perf_counter()
+        task.dense["quantiles"] = _standardise(_empirical_cdf(table, train), train)
+        record_feature_seconds(task, "quantiles", time.perf_counter() - began, len(table))
+    return task
+
+
+def tabular_task(path: str | os.PathLike, name: Optional[str] = None, cache_dir: Optional[str | os.PathLike] = None,
+                 *, max_train: int = 2000, max_valid: int = 500, max_test: int = 500, seed: int = 0,
+                 encoders: Sequence[str] = ("standardized", "quantiles"), bins: int = 4) -> Task:
+    """A tabular task from an AutoDL tabular dataset, cached in ``cache_dir`` (see the module docstring)."""
+    sizes = {"max_train": max_train, "max_valid": max_valid, "max_test": max_test, "seed": seed}
+
+    def build(name: str, xs: list, y: np.ndarray, split: dict, data: Any) -> Task:
+        return tabular_task_from_table(name, _table(xs), y, split, encoders=encoders, bins=bins)
+
+    return _cached_task("tabular", path, name, cache_dir, sizes, {"encoders": list(encoders), "bins": bins}, build)
+
+
+# ---------------------------------------------------------------- speech
+def _pool_time(mel: np.ndarray, segments: int) -> np.ndarray:
+    """``(n, bands, frames)`` -> ``(n, bands * segments)``: the mean of each of ``segments`` runs of frames."""
+    segments = max(1, min(int(segments), mel.shape[-1]))
+    parts = [p.mean(-1) for p in np.array_split(mel, segments, axis=-1)]
+    return np.stack(parts, -1).reshape(len(mel), -1)
+
+
+def speech_task_from_clips(name: str, clips: Sequence[np.ndarray], y: np.ndarray, split: dict, sample_rate: int,
+                           encoders: Sequence[str] = ("clip_stats", "logmel_grid"), max_seconds: float = 5.0,
+                           grid_max_seconds: float = 8.0, time_segments: int = 8, chunk: int = 256,
+                           info: Optional[dict] = None) -> Task:
+    """A speech :class:`Task` from waveforms (``(T, 1, 1, 1)`` or 1-D; see the module docstring).
+
+    Parameters
+    ----------
+    name : str
+        Task key.
+    clips : sequence of ndarray
+        One waveform per row.
+    y : ndarray of int, shape (n,)
+        Classes.
+    split : dict
+        ``train`` / ``valid`` / ``test`` row indices.
+    sample_rate : int
+        Samples per second (the metadata's effective rate).
+    encoders : sequence of str
+        Modules to build, among ``clip_stats`` and ``logmel_grid``.
+    max_seconds : float
+        Clips are summarised on their first ``max_seconds`` (``speech_linear``'s default).
+    grid_max_seconds : float
+        Cap of the planned clip length of ``logmel_grid`` (95th percentile of the training
+        clips' lengths, as ``speech_cnn`` plans its input, and its default cap).
+    time_segments : int
+        Time segments the log-mel spectrogram is averaged over.
+    chunk : int
+        Clips per log-mel batch (bounds the padded batch's memory).
+    info : dict, optional
+        Recorded in ``task.info``.
+    """
+    from ..domains.speech.speech_features import FeatureSpec, clip_statistics, log_mel_fixed, plan_length, warm_up
+
+    spec = FeatureSpec(sample_rate=int(sample_rate))
+    train = split["train"]
+    warm_up()  # librosa's lazy imports and numba kernels: once per process, not a cost of this task's features
+    began = time.perf_counter()
+    stats = clip_statistics(clips, spec, spec.samples(max_seconds))
+    stats_seconds = time.perf_counter() - began
+    tokens, n_tokens = feature_bin_tokens(stats, train)  # the statistics' quartiles, as a tabular task's
+    task = Task(name, "speech", np.asarray(y, np.int64), int(np.max(y)) + 1, split, tokens=tokens,
+                n_tokens=n_tokens, info=dict(info or {}, sample_rate=int(sample_rate), max_seconds=max_seconds))
+    if "clip_stats" in encoders:
+        task.dense["clip_stats"] = _standardise(stats, train)
+        record_feature_seconds(task, "clip_stats", stats_seconds, len(clips))
+    if "logmel_grid" in encoders:
+        began = time.perf_counter()
+        length = plan_length([int(np.shape(clips[i])[0]) for i in train], spec.sample_rate,
+                             max_seconds=grid_max_seconds)
+        grid = np.concatenate([_pool_time(log_mel_fixed(list(clips[lo:lo + chunk]), spec, length), time_segments)
+                               for lo in range(0, len(clips), chunk)])
+        task.dense["logmel_grid"] = _standardise(grid, train)
+        task.info.update(grid_samples=int(length), time_segments=int(time_segments))
+        record_feature_seconds(task, "logmel_grid", time.perf_counter() - began, len(clips))
+    return task
+
+
+def speech_task(path: str | os.PathLike, name: Optional[str] = None, cache_dir: Optional[str | os.PathLike] = None,
+                *, max_train: int = 2000, max_valid: int = 500, max_test: int = 500, seed: int = 0,
+                encoders: Sequence[str] = ("clip_stats", "logmel_grid"), max_seconds: float = 5.0,
+                grid_max_seconds: float = 8.0, time_segments: int = 8) -> Task:
+    """A speech task from an AutoDL speech dataset, cached in ``cache_dir`` (see the module docstring)."""
+    sizes = {"max_train": max_train, "max_valid": max_valid, "max_test": max_test, "seed": seed}
+    params = {"encoders": list(encoders), "max_seconds": max_seconds, "grid_max_seconds": grid_max_seconds,
+              "time_segments": time_segments}
+
+    def build(name: str, xs: list, y: np.ndarray, split: dict, data: Any) -> Task:
+        return speech_task_from_clips(name, xs, y, split, data.metadata.effective_sample_rate, encoders=encoders,
+                                      max_seconds=max_seconds, grid_max_seconds=grid_max_seconds,
+                                      time_segments=time_segments)
+
+    return _cached_task("speech", path, name, cache_dir, sizes, params, build)
+
+
+# ----------------------------------------------------------------- video
+def video_task_from_clips(name: str, clips: Sequence[np.ndarray], y: np.ndarray, split: dict, metadata: Any,
+                          max_frames: int = 4, side: int = 16, info: Optional[dict] = None) -> Task:
+    """A video :class:`Task` from ``(T, H, W, C)`` clips (see the module docstring).
+
+    Parameters
+    ----------
+    name : str
+        Task key.
+    clips : sequence of ndarray
+        One clip per row.
+    y : ndarray of int, shape (n,)
+        Classes.
+    split : dict
+        ``train`` / ``valid`` / ``test`` row indices (the plan comes from the training clips).
+    metadata : Metadata
+        The dataset's metadata (frames, size and channels of the plan).
+    max_frames, side : int
+        Frames kept (evenly spread) and longest side of the shrunk frames: ``vision_linear``'s defaults.
+    info : dict, optional
+        Recorded in ``task.info``.
+    """
+    import torch
+
+    from ..domains.core.vision_input import convert, make_plan
+
+    began = time.perf_counter()
+    train = split["train"]
+    plan = make_plan(metadata, [clips[i] for i in train], max_frames=max_frames, max_side=side, max_side_wide=side,
+                     min_side=1, multiple=1)
+    frames = convert(list(clips), plan)  # (n, F, C, H, W), standardised per channel, frames evenly spread
+    if plan.frames > 1:
+        # the differences of consecutive frames make the direction of motion a linear feature (as vision_linear)
+        frames = torch.cat([frames, frames[:, 1:] - frames[:, :-1]], dim=1)
+    features = frames.reshape(len(clips), -1).numpy().astype(np.float64)
+    seconds = time.perf_counter() - began
+    tokens, n_tokens = feature_bin_tokens(features, train)
+    task = Task(name, "video", np.asarray(y, np.int64), int(np.max(y)) + 1, split, tokens=tokens, n_tokens=n_tokens,
+                info=dict(info or {}, frames=plan.frames, side=side, plan=list(plan.shape)))
+    task.dense["frame_pixels"] = _standardise(features, train)
+    record_feature_seconds(task, "frame_pixels", seconds, len(clips))
+    return task
+
+
+def video_task(path: str | os.PathLike, name: Optional[str] = None, cache_dir: Optional[str | os.PathLike] = None, *,
+               max_train: int = 2000, max_valid: int = 500, max_test: int = 500, seed: int = 0, max_frames: int = 4,
+               side: int = 16) -> Task:
+    """A video task from an AutoDL video dataset, cached in ``cache_dir`` (see the module docstring)."""
+    sizes = {"max_train": max_train, "max_valid": max_valid, "max_test": max_test, "seed": seed}
+
+    def build(name: str, xs: list, y: np.ndarray, split: dict, data: Any) -> Task:
+        return video_task_from_clips(name, xs, y, split, data.metadata, max_frames=max_frames, side=side)
+
+    return _cached_task("video", path, name, cache_dir, sizes, {"max_frames": max_frames, "side": side}, build)
+
+
+#: The task builder of each dataset domain (:func:`~autodl_solver.domains.inference.infer_domain`'s names).
+TASK_BUILDERS: dict[str, Callable[..., Task]] = {"text": text_task, "image": image_task, "tabular": tabular_task,
+                                                 "speech": speech_task, "video": video_task}
+
+
+def task_builder(domain: str) -> Callable[..., Task]:
+    """The builder of :data:`TASK_BUILDERS` for ``domain`` (an :class:`AutoDLInputError` for another one)."""
+    if domain not in TASK_BUILDERS:
+        raise AutoDLInputError("domain", f"got {domain!r}; T-NAML tasks are {sorted(TASK_BUILDERS)} datasets")
+    return TASK_BUILDERS[domain]
+
+
 # -------------------------------------------------------------- synthetic
 def synthetic_task(name: str, modality: str = "text", n: int = 300, n_classes: int = 3, seed: int = 0,
                    vocab: int = 60, length: int = 12, dim: int = 16,
@@ -406,12 +725,16 @@ def synthetic_task(name: str, modality: str = "text", n: int = 300, n_classes: i
     """A tiny generated task (tests): class-dependent tokens and dense features.
 
     Text tasks get ``fasttext`` (random word vectors) and ``hashed`` inputs,
-    image tasks a ``pixels`` input; both get tokens for the wide tower.
-    ``feature_seconds`` (module -> seconds per row) records made-up feature
-    costs, as a real task's cache records measured ones.
+    image tasks a ``pixels`` input, tabular, speech and video tasks every
+    embedding module of their modality (the same class-dependent features,
+    squashed by ``tanh`` for the second module); all get tokens for the
+    wide tower. ``feature_seconds`` (module -> seconds per row) records
+    made-up feature costs, as a real task's cache records measured ones.
     """
-    if modality not in ("text", "image"):
-        raise AutoDLInputError("modality", f"got {modality!r}, expected 'text' or 'image'")
+    from .space import EMBEDDINGS, MODALITIES
+
+    if modality not in MODALITIES:
+        raise AutoDLInputError("modality", f"got {modality!r}, expected one of {MODALITIES}")
     rng = np.random.default_rng(seed)
     y = rng.integers(0, n_classes, n)
     prefs = rng.dirichlet(np.full(vocab - 2, 1.0), size=n_classes)  # class-specific token distributions
@@ -426,8 +749,11 @@ def synthetic_task(name: str, modality: str = "text", n: int = 300, n_classes: i
         task.hashed = np.where(tokens > 0, 1 + tokens * 7919 % (HASH_BUCKETS - 1), 0)
         task.word_vectors = rng.normal(0, 0.3, (vocab, 8)).astype(np.float32)
         task.word_vectors[0] = 0
-    else:
+    elif modality == "image":
         task.dense["pixels"] = _standardise(dense, split["train"])
+    else:
+        for i, module in enumerate(EMBEDDINGS[modality]):
+            task.dense[module] = _standardise(np.tanh(dense) if i else dense, split["train"])
     for module, per_row in (feature_seconds or {}).items():
         record_feature_seconds(task, module, float(per_row) * n, n)
     return task
