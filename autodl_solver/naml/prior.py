@@ -35,6 +35,46 @@ deep_lr                ``text_fasttext.lr`` clipped to [0.05, 1.0];
 layer_size             ``text_fasttext.dim`` clipped to [16, 128]
 =====================  =========================================================
 
+The tabular, speech and video modalities (their children read dense inputs
+through the same deep tower, :mod:`~autodl_solver.naml.tasks`):
+
+=========================  =====================================================
+T-NAML choice              solver setting
+=========================  =====================================================
+tabular, deep tower off    ``tabular_linear`` first (the wide tower is a linear
+                           model on per-feature quantile bins); ``C`` from
+                           wide_reg as above
+tabular, deep tower on     ``tabular_mlp`` first (either embedding: an MLP on
+                           the table; the solver's MLP standardises, it has no
+                           quantile input, so the embedding is not mapped);
+                           ``hidden`` = layer_size clipped to [16, 512],
+                           ``layers`` = hidden_layers clipped to [1, 8],
+                           ``dropout`` = dropout (both put it after every
+                           hidden layer), ``weight_decay`` = deep_reg λ
+                           clipped to [0, 0.1] (torch Adam's coupled weight
+                           decay adds λ·w to the gradient: the same
+                           mean-loss + λ/2·‖w‖² objective as the child's
+                           proximal L2 step)
+speech, deep tower off     ``speech_linear`` first, ``C`` from wide_reg
+speech, ``clip_stats``     ``speech_linear`` first (logistic regression on the
+                           same clip statistics; the solver has no network on
+                           them), ``C`` from deep_reg
+speech, ``logmel_grid``    ``speech_cnn`` first (a network trained from scratch
+                           on the log-mel spectrogram), ``weight_decay`` =
+                           deep_reg λ clipped to [0, 0.1] (Adam, as above)
+video, deep tower off      ``vision_linear`` first (its video input is the
+                           child's: shrunk frames and their differences),
+                           ``C`` from wide_reg
+video, deep tower on       ``video_c3d`` first (the solver's small network
+                           trained from scratch on shrunk clips),
+                           ``weight_decay`` = deep_reg λ clipped to [0, 0.1]
+=========================  =====================================================
+
+``tabular_gbdt``, ``video_frames`` and ``video_3d`` have no child
+counterpart and are never put forward; activation, normalisation, the
+learning rates (the child's proximal Adagrad rates are not the solver
+networks' Adam rates) and train_samples are not mapped for these modalities.
+
 Placement (the prior file's optional ``placement`` key): ``"after_opener"``
 (default) puts the prior's learner right after the portfolio's first
 learner — the cheap opener that gives the first prediction within seconds,
@@ -98,16 +138,43 @@ SAMPLES = 256
 _STAT_KEYS = ("probability", "trials", "valid_accuracy", "valid_accuracy_median", "seconds", "seconds_per_row")
 
 
+#: The learner of each modality that a configuration without a deep tower maps onto (the wide tower alone).
+LINEAR_LEARNERS = {"text": "text_linear", "image": "vision_linear", "tabular": "tabular_linear",
+                   "speech": "speech_linear", "video": "vision_linear"}
+
+
 def learner_for(modality: str, config: Mapping[str, Any]) -> str:
-    """The solver learner a T-NAML configuration maps onto (the module docstring's table)."""
-    deep_off = config["deep_reg"] == DISABLE
+    """The solver learner a T-NAML configuration maps onto (the module docstring's tables).
+
+    Parameters
+    ----------
+    modality : str
+        One of :data:`~autodl_solver.naml.space.MODALITIES`.
+    config : mapping
+        A configuration (decision name -> choice); ``deep_reg``,
+        ``embedding`` and ``fine_tune`` are read.
+
+    Returns
+    -------
+    str
+        A registered learner of the solver's ``modality`` domain.
+    """
+    if modality not in LINEAR_LEARNERS:
+        raise AutoDLInputError("modality", f"got {modality!r}, expected one of {sorted(LINEAR_LEARNERS)}")
+    if config["deep_reg"] == DISABLE:
+        return LINEAR_LEARNERS[modality]
+    embedding = config["embedding"]
     if modality == "text":
-        if deep_off:
-            return "text_linear"
-        return "text_embed_linear" if config["embedding"] == "minilm" else "text_fasttext"
-    if deep_off or config["embedding"] == "pixels":
-        return "vision_linear"
-    return "image_cnn" if config["fine_tune"] else "image_embed_linear"
+        return "text_embed_linear" if embedding == "minilm" else "text_fasttext"
+    if modality == "image":
+        if embedding == "pixels":
+            return "vision_linear"
+        return "image_cnn" if config["fine_tune"] else "image_embed_linear"
+    if modality == "tabular":
+        return "tabular_mlp"
+    if modality == "speech":
+        return "speech_cnn" if embedding == "logmel_grid" else "speech_linear"
+    return "video_c3d"
 
 
 def _cost(record: Mapping[str, Any]) -> tuple[float, Optional[float]]:
@@ -276,7 +343,8 @@ def read_prior(path: str | os.PathLike) -> dict[str, Any]:
         raise AutoDLInputError(path, f"expected a T-NAML prior (format {FORMAT!r}, from `autodl-solver naml "
                                      f"transfer --prior-out`)")
     config = prior.get("config")
-    needed = ("embedding", "fine_tune", "deep_lr", "deep_reg", "wide_reg", "layer_size")
+    needed = ("embedding", "fine_tune", "deep_lr", "deep_reg", "wide_reg", "layer_size") + (
+        ("hidden_layers", "dropout") if prior.get("modality") == "tabular" else ())  # tabular_mlp reads them
     if prior.get("modality") not in EMBEDDINGS or not isinstance(config, dict) or \
             any(k not in config for k in needed):
         raise AutoDLInputError(path, f"expected 'modality' one of {sorted(EMBEDDINGS)} and a 'config' with "
@@ -305,6 +373,11 @@ def _clip(value: Any, lo: float, hi: float) -> float:
     return float(min(hi, max(lo, float(value))))
 
 
+def _weight_decay(weight: Any) -> float:
+    """Adam's ``weight_decay`` of the deep tower's L2 weight λ (0 without a deep tower), clipped to [0, 0.1]."""
+    return 0.0 if weight == DISABLE else _clip(weight, 0.0, 0.1)
+
+
 def preferred_learner(prior: Mapping[str, Any]) -> str:
     """The learner the prior puts forward: the one the policy gives the most mass, else the most likely one's.
 
@@ -322,21 +395,36 @@ def preferred_learner(prior: Mapping[str, Any]) -> str:
 
 
 def solver_settings(prior: Mapping[str, Any]) -> dict[str, Any]:
-    """``{"domain", "first", "config_overrides"}`` for the solver (see the module docstring's table)."""
+    """``{"domain", "first", "config_overrides"}`` for the solver (see the module docstring's tables)."""
     c = prior["config"]
     first = preferred_learner(prior)
-    if prior["modality"] == "text":
+    modality = prior["modality"]
+    if modality == "text":
         overrides = {"text_linear": {"C": _c_from(c["wide_reg"])},
                      "text_fasttext": {"lr": _clip(c["deep_lr"], 0.05, 1.0),
                                        "dim": int(_clip(c["layer_size"], 16, 128))},
                      "text_embed_linear": {"C": _c_from(c["deep_reg"])}}
-    else:
+    elif modality == "image":
         overrides = {"vision_linear": {"C": _c_from(c["wide_reg"])},
                      "image_embed_linear": {"C": _c_from(c["deep_reg"])},
                      "image_cnn": {"lr": _clip(c["deep_lr"], 0.001, 0.1)}}
         if first == "image_cnn":
             overrides["image_cnn"]["backbone"] = "efficientnet_lite0"
-    return {"domain": prior["modality"], "first": first, "config_overrides": overrides}
+    elif modality == "tabular":
+        overrides = {"tabular_linear": {"C": _c_from(c["wide_reg"])},
+                     "tabular_mlp": {"hidden": int(_clip(c["layer_size"], 16, 512)),
+                                     "layers": int(_clip(c["hidden_layers"], 1, 8)),
+                                     "dropout": _clip(c["dropout"], 0.0, 0.9),
+                                     "weight_decay": _weight_decay(c["deep_reg"])}}
+    elif modality == "speech":
+        # speech_linear reads the clip statistics: the tower that read them sets its C
+        linear_reg = c["wide_reg"] if c["deep_reg"] == DISABLE else c["deep_reg"]
+        overrides = {"speech_linear": {"C": _c_from(linear_reg)},
+                     "speech_cnn": {"weight_decay": _weight_decay(c["deep_reg"])}}
+    else:
+        overrides = {"vision_linear": {"C": _c_from(c["wide_reg"])},
+                     "video_c3d": {"weight_decay": _weight_decay(c["deep_reg"])}}
+    return {"domain": modality, "first": first, "config_overrides": overrides}
 
 
 def build_prior_portfolio(prior_path: str | os.PathLike, method: str, metadata: Any,
