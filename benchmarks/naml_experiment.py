@@ -1,24 +1,33 @@
-"""T-NAML leave-tasks-out experiment on offline text and image tasks, and the solver with and without priors.
+"""T-NAML leave-tasks-out experiment over the five domains, and the solver with and without priors.
 
 Run from the repository root, pinned to one core::
 
     taskset -c 1 env OMP_NUM_THREADS=1 .venv/bin/python -m benchmarks.naml_experiment
 
-1. Datasets (built once under ``benchmarks/work/data``): text
-   ``fortunes_categories``, ``fortunes_language``, ``O1``
-   (:mod:`autodl_solver.bench.text_datasets`) and image ``mnist5000``, ``digits``
-   (:mod:`autodl_solver.bench.vision_datasets`).
+1. Datasets (built once under ``benchmarks/work/data`` by the benchmark
+   registry, :mod:`autodl_solver.bench.datasets`): text
+   ``fortunes_categories``, ``fortunes_language``, ``O1``; image ``mnist5000``,
+   ``digits``; tabular ``wine``, ``breast_cancer``, ``penguins``,
+   ``seattle_weather``, ``fair_affairs``; speech ``spoken_words``,
+   ``voice_variant`` (espeak-ng); video ``moving_digits``. The registry's
+   small variants (``spoken_words_n300``, ``moving_digits_n300``,
+   ``fortunes_language_c100``) are left out: they hold the same examples as
+   their parents (the same generator and seed), so they would add no task a
+   fold could honestly transfer to.
 2. Tasks (cached under ``benchmarks/work/naml_cache``): each dataset
    sub-sampled to at most ``--max-train`` / ``--max-valid`` / ``--max-test``
    rows, with every embedding module's inputs computed once
-   (:mod:`autodl_solver.naml.tasks`). Two derived text tasks are added by
+   (:mod:`autodl_solver.naml.tasks`, the builder of the dataset's domain).
+   Two derived text tasks are added by
    keeping some classes of a parent (:func:`~autodl_solver.naml.tasks.class_subset`):
    ``fortunes_categories5`` (its five largest categories) and
    ``fortunes_language3`` (three languages); each is held out together with its
    parent, so no held-out task is transferred to from its own parent.
+   15 tasks in all (13 datasets), every domain in the experiment.
 3. The experiment (:func:`~autodl_solver.naml.experiment.run_experiment`):
-   two folds; each pre-trains a multitask controller on the other fold's
-   tasks, then transfers to each held-out task; random search and
+   two folds (:data:`FOLDS`), each holding out tasks of four or five domains
+   and pre-training a multitask controller on the other fold's tasks, then
+   transferring to each held-out task; random search and
    single-task NAML get the same budget. Every searcher is rewarded by
    ``--reward``: ``accuracy`` (the paper's) or ``cost_aware`` (accuracy times
    the ALC share left after the child's measured cost on the log time axis
@@ -32,6 +41,18 @@ Run from the repository root, pinned to one core::
    (``AUTODL_SOLVER_SCHEDULER_PRIOR=off``), the fitted prior
    (``configs/scheduler_prior.json``) and the T-NAML prior (``--prior`` on top
    of the fitted one, :func:`~autodl_solver.naml.prior.scheduling_prior`).
+
+CPU time on one core (an estimate, not a measurement of this task set): the
+seven-task run took about 26 min per seed for 7 x 300 + 2 x 200 = 2500
+children (about 0.6 s each, text children the slowest); this one has
+15 x 300 + 2 x 200 = 4900 children, the eight tabular, speech and video tasks
+cheaper per child (a few hundred rows, dense inputs of at most 1.8k
+columns), so about 45-50 min of search per seed, plus building the new task
+caches once (speech statistics and log-mel grids of 2200 clips, video frames
+of 1500 clips: a few minutes). The prior comparison adds, per held-out
+dataset (13), three solver runs at each T: at the default T = 60 s and 300 s
+about 3 x (60 + 300) s plus start-up, about 20 min per dataset, 4-4.5 h per
+seed; ``--prior-budgets 60`` cuts it to about 1 h, ``--skip-prior`` to none.
 
 Writes the per-seed experiment ``--out`` (default
 ``benchmarks/results/naml_experiment[_<reward>][_seed<N>].json``, its
@@ -59,10 +80,19 @@ ROOT = HERE.parent
 DATA = HERE / "work" / "data"
 CACHE = HERE / "work" / "naml_cache"
 RESULTS = HERE / "results"
-TEXT = ("fortunes_categories", "fortunes_language", "O1")
-IMAGE = ("mnist5000", "digits")
-FOLDS = [["fortunes_categories", "fortunes_categories5", "O1", "digits"],
-         ["fortunes_language", "fortunes_language3", "mnist5000"]]
+#: The benchmark registry's datasets the experiment uses, by domain (each one's task builder is its domain's).
+DATASETS = {"text": ("fortunes_categories", "fortunes_language", "O1"), "image": ("mnist5000", "digits"),
+            "tabular": ("wine", "breast_cancer", "penguins", "seattle_weather", "fair_affairs"),
+            "speech": ("spoken_words", "voice_variant"), "video": ("moving_digits",)}
+#: Derived tasks: (parent, classes kept: its k largest, name); each is held out in its parent's fold.
+DERIVED = (("fortunes_categories", 5, "fortunes_categories5"), ("fortunes_language", 3, "fortunes_language3"))
+#: Held-out groups. Each mixes four or five domains, so every fold's pre-training sees text, image, tabular and
+#: speech tasks (video has one dataset: it is pre-trained on when the first fold is held out); derived tasks go
+#: with their parents.
+FOLDS = [["fortunes_categories", "fortunes_categories5", "O1", "digits", "wine", "penguins", "fair_affairs",
+          "spoken_words"],
+         ["fortunes_language", "fortunes_language3", "mnist5000", "breast_cancer", "seattle_weather",
+          "voice_variant", "moving_digits"]]
 
 
 def say(msg: str) -> None:
@@ -71,26 +101,26 @@ def say(msg: str) -> None:
 
 def build_tasks(args) -> tuple[dict[str, str], dict[str, Path]]:
     """(task name -> cache file of every task, task name -> dataset folder); built when missing."""
-    from autodl_solver.naml.tasks import Task, class_subset, image_task, text_task
-    from autodl_solver.bench import text_datasets, vision_datasets
+    from autodl_solver.bench.datasets import build_dataset, get_dataset
+    from autodl_solver.naml.tasks import Task, class_subset, task_builder
 
     paths: dict[str, str] = {}
     folders: dict[str, Path] = {}
-    for name in TEXT + IMAGE:
-        began = time.perf_counter()
-        builder = text_datasets if name in TEXT else vision_datasets
-        folder = builder.build(name, DATA)
-        if folder is None:
-            raise SystemExit(f"dataset {name} is not available offline")
-        folders[name] = Path(folder)
-        maker = text_task if name in TEXT else image_task
-        task = maker(folder, name, CACHE, max_train=args.max_train, max_valid=args.max_valid,
-                     max_test=args.max_test, seed=0)
-        paths[name] = task.info["cache"]
-        say(f"task {name}: {task.n_classes} classes, rows {[len(v) for v in task.split.values()]}, "
-            f"modules {task.modules()} ({time.perf_counter() - began:.1f} s)")
-    for parent, k, name in (("fortunes_categories", 5, "fortunes_categories5"),
-                            ("fortunes_language", 3, "fortunes_language3")):
+    for domain, names in DATASETS.items():
+        for name in names:
+            began = time.perf_counter()
+            if get_dataset(name).domain != domain:  # the registry is the authority on domains
+                raise SystemExit(f"dataset {name} is a {get_dataset(name).domain} dataset, listed as {domain}")
+            folder = build_dataset(name, DATA)
+            if folder is None:
+                raise SystemExit(f"dataset {name} is not available offline")
+            folders[name] = Path(folder)
+            task = task_builder(domain)(folder, name, CACHE, max_train=args.max_train, max_valid=args.max_valid,
+                                        max_test=args.max_test, seed=0)
+            paths[name] = task.info["cache"]
+            say(f"task {name} ({domain}): {task.n_classes} classes, rows {[len(v) for v in task.split.values()]}, "
+                f"modules {task.modules()} ({time.perf_counter() - began:.1f} s)")
+    for parent, k, name in DERIVED:
         task = Task.load(paths[parent])
         largest = np.argsort(-np.bincount(task.y[task.split["train"]]), kind="stable")[:k]
         derived = class_subset(task, sorted(largest.tolist()), name)
@@ -200,8 +230,10 @@ def write_markdown(result: dict, path: Path) -> None:
              "here 8.5-9x: the paper's B = 5000 allowed up to 500x. Folds (held out together, pre-trained on the "
              f"other fold): {result['settings']['folds']}. The derived tasks (`fortunes_categories5`, "
              "`fortunes_language3`: some classes of a parent, same cached inputs) are held out with their parent, "
-             "so no task is transferred to from its own parent; each fold's pre-training mixes text and image tasks "
-             "(the image task of the held-out fold learns from the other image task).", "",
+             "so no task is transferred to from its own parent. Domains held out by each fold (each pre-trains on "
+             "the other fold's tasks): " + "; ".join(
+                 ", ".join(sorted({result["tasks"][t]["modality"] for t in fold}))
+                 for fold in result["settings"]["folds"]) + ".", "",
              "| held-out task | classes | RS trials to its B-value | NAML trials | T-NAML trials | NAML speed-up | "
              "T-NAML speed-up | valid top10 RS / NAML / T-NAML | test top10 RS / NAML / T-NAML |",
              "|---|---|---|---|---|---|---|---|---|"]

@@ -41,3 +41,20 @@ def test_default_out_and_flags():
     assert naml_experiment.default_out("cost_aware", 2).name == "naml_experiment_cost_aware_seed2.json"
     with pytest.raises(SystemExit):
         naml_experiment.main(["--reward", "speed"])
+
+
+def test_folds_cover_ten_tasks_of_the_five_domains():
+    from autodl_solver.bench.datasets import get_dataset
+
+    datasets = [n for names in naml_experiment.DATASETS.values() for n in names]
+    derived = {name: parent for parent, _, name in naml_experiment.DERIVED}
+    held = [t for fold in naml_experiment.FOLDS for t in fold]
+    assert sorted(held) == sorted(datasets + list(derived)) and len(held) == len(set(held)) >= 10
+    for domain, names in naml_experiment.DATASETS.items():
+        assert all(get_dataset(n).domain == domain for n in names)
+    domain_of = {n: d for d, names in naml_experiment.DATASETS.items() for n in names}
+    domain_of.update({name: domain_of[parent] for name, parent in derived.items()})
+    assert set(domain_of.values()) == {"text", "image", "tabular", "speech", "video"}
+    for fold in naml_experiment.FOLDS:
+        assert len({domain_of[t] for t in fold}) >= 3  # each held-out fold spans several domains
+        assert all(derived[t] in fold for t in fold if t in derived)  # class subsets go with their parents
