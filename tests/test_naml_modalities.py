@@ -220,3 +220,15 @@ def test_experiment_over_five_modalities(tmp_path):
         assert learner_for(prior["modality"], prior["config"]) in {
             "tabular": {"tabular_linear", "tabular_mlp"}, "speech": {"speech_linear", "speech_cnn"},
             "video": {"vision_linear", "video_c3d"}}[prior["modality"]]
+
+
+def test_cli_search_takes_a_tabular_dataset(tmp_path, capsys):
+    from autodl_solver import cli
+
+    folder = _write(tmp_path / "data", "tabular")
+    out = tmp_path / "rs"
+    assert cli.main(["naml", "search", str(folder), "--searcher", "random", "--trials", "3", "--out", str(out),
+                     "--space", str(default_space_path().parent / "tiny_space.yaml"), "--executor", "serial",
+                     "--cache", str(tmp_path / "cache"), "--quiet"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["trials"] == 3 and list(summary["tasks"]) == ["tiny_tabular"]

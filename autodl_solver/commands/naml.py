@@ -84,7 +84,7 @@ def prepare_tasks(datasets: list[str], args: argparse.Namespace, say=print) -> d
     """Task name -> cache file for every DATASET (computing the features of new ones)."""
     from ..data.reader import load_dataset
     from ..domains.inference import infer_domain
-    from ..naml.tasks import Task, image_task, text_task
+    from ..naml.tasks import TASK_BUILDERS, Task
 
     out: dict[str, str] = {}
     for ds in datasets:
@@ -94,10 +94,10 @@ def prepare_tasks(datasets: list[str], args: argparse.Namespace, say=print) -> d
             out[task.name] = str(path)
             continue
         domain = infer_domain(load_dataset(path).metadata)
-        if domain not in ("text", "image"):
-            raise AutoDLInputError(path, f"a {domain} dataset; T-NAML tasks are text or image datasets")
+        if domain not in TASK_BUILDERS:
+            raise AutoDLInputError(path, f"a {domain} dataset; T-NAML tasks are {sorted(TASK_BUILDERS)} datasets")
         began = time.perf_counter()
-        maker = text_task if domain == "text" else image_task
+        maker = TASK_BUILDERS[domain]
         task = maker(path, path.name, args.cache, max_train=args.max_train, max_valid=args.max_valid,
                      max_test=args.max_test, seed=args.seed)
         cached = task.info["cache"]
