@@ -9,7 +9,7 @@ Two kinds (:data:`REWARDS`), chosen by :class:`Reward` (``kind``):
   (``README.md``, T-NAML section).
 * ``"cost_aware"``: ``valid_accuracy * (1 - t~(c))`` with the challenge's
   log time axis ``t~(c) = log(1 + c/60) / log(1 + T/60)``
-  (:func:`autodl_solver.metrics.transform_time`, clipped to [0, 1]), ``T``
+  (:func:`autodl_solver.anytime.scheduler.log_time`: the scoring axis clipped to [0, 1]), ``T``
   the task's time budget (:attr:`Reward.time_budget`, default 60 s, or a
   per-task value in :attr:`Reward.budgets`) and ``c`` the child's measured
   cost in seconds.
@@ -50,7 +50,8 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional
 
 from ..errors import AutoDLInputError
-from ..metrics import DEFAULT_T0, transform_time
+from ..anytime.scheduler import log_time
+from ..metrics import DEFAULT_T0
 
 #: The reward kinds :class:`Reward` knows.
 REWARDS = ("accuracy", "cost_aware")
@@ -113,8 +114,7 @@ class Reward:
         if self.kind == "accuracy" or accuracy != accuracy:
             return accuracy
         cost, _ = cost_seconds(result)
-        spent = min(1.0, max(0.0, float(transform_time(cost, self.budget(task), self.t0))))
-        return accuracy * (1.0 - spent)
+        return accuracy * (1.0 - log_time(cost, self.budget(task), self.t0))
 
     def to_dict(self) -> dict[str, Any]:
         """The settings, for result files and prior files."""

@@ -50,7 +50,8 @@ class LinearConfig:
     C : float
         Inverse L2 strength of scikit-learn's ``LogisticRegression``.
     max_iter : int
-        L-BFGS iterations per fit.
+        L-BFGS iterations per fit (the SVM gets at least liblinear's default of 1000: its
+        coordinate-descent passes are far cheaper than L-BFGS iterations).
     clip : float
         Standardised inputs are clipped to ``[-clip, clip]``.
     prior_cost_s : float
