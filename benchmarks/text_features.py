@@ -30,6 +30,7 @@ import numpy as np
 from autodl_solver.bench import text_datasets
 from autodl_solver.bench.machine import machine_info
 from autodl_solver.bench.protocol_runner import RESULTS, WORK
+from autodl_solver.utils.atomic import atomic_write_text
 
 WORD = dict(analyzer="word", ngram_range=(1, 2), max_features=20000, token_pattern=r"(?u)\b\w+\b")
 CHAR_WB = dict(analyzer="char_wb", ngram_range=(2, 4), max_features=50000)
@@ -142,7 +143,7 @@ def main(argv=None) -> int:
     if args.models:
         compare_models(args.datasets, lines)
         RESULTS.mkdir(parents=True, exist_ok=True)
-        (RESULTS / "text_solver.md").write_text("\n".join(lines) + "\n")
+        atomic_write_text(RESULTS / "text_solver.md", "\n".join(lines) + "\n")
         return 0
     lines += ["| dataset | features | test NAUC | seconds |", "|---|---|---|---|"]
     for name in args.datasets:
@@ -154,7 +155,7 @@ def main(argv=None) -> int:
             lines.append(f"| {name} | {label} | {value:.4f} | {seconds:.1f} |")
             print(lines[-1], flush=True)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "text_features.md").write_text("\n".join(lines) + "\n")
+    atomic_write_text(RESULTS / "text_features.md", "\n".join(lines) + "\n")
     return 0
 
 
