@@ -51,7 +51,10 @@ def recorded_members(paths: Sequence[str | Path], time_budget: float) -> dict[st
     """
     out: dict[str, dict[str, dict]] = {}
     for path in paths:
-        record = json.loads(Path(path).read_text())
+        try:
+            record = json.loads(Path(path).read_text())
+        except (OSError, ValueError) as exc:
+            raise SystemExit(f"{path}: not a readable members results file ({exc.__class__.__name__})") from None
         if float(record.get("time_budget", -1)) != float(time_budget):
             raise SystemExit(f"{path}: time_budget {record.get('time_budget')} is not this run's {time_budget:g}")
         for row in record.get("results", []):

@@ -39,3 +39,12 @@ def test_a_members_file_of_another_budget_is_refused(tmp_path):
     other.write_text(json.dumps({"time_budget": 300, "results": []}))
     with pytest.raises(SystemExit, match="m300.json: time_budget 300"):
         pm.recorded_members([other], 60.0)
+
+
+def test_a_missing_or_corrupt_members_file_is_named(tmp_path):
+    with pytest.raises(SystemExit, match="nope.json: not a readable members results file"):
+        pm.recorded_members([tmp_path / "nope.json"], 60.0)
+    bad = tmp_path / "bad.json"
+    bad.write_text("{")
+    with pytest.raises(SystemExit, match="bad.json: not a readable"):
+        pm.recorded_members([bad], 60.0)
