@@ -83,18 +83,23 @@ MODELS = {"logistic C=4 (L-BFGS)": ("lbfgs", 4.0, 1.0)}
 MODELS.update({f"linear SVM C={c:g}, scale {a:g}": ("linear_svm", c, a) for c in (0.1, 0.3, 1.0) for a in (1.0, 3.0)})
 
 
-def score_model(train, y, test, solution, kind: str, c: float, scale: float) -> tuple[float, float]:
-    """Test NAUC and fit seconds of one model on word + ``char_wb`` TF-IDF features."""
+def features(train, test):
+    """Word + ``char_wb`` TF-IDF matrices of the training and test documents (fitted on the training ones)."""
     from scipy.sparse import hstack
     from sklearn.feature_extraction.text import TfidfVectorizer
+
+    vecs = [TfidfVectorizer(sublinear_tf=True, **spec) for spec in (WORD, CHAR_WB)]
+    x_train = hstack([v.fit_transform(train) for v in vecs]).tocsr()
+    return x_train, hstack([v.transform(test) for v in vecs]).tocsr()
+
+
+def score_model(x_train, y, x_test, solution, kind: str, c: float, scale: float) -> tuple[float, float]:
+    """Test NAUC and fit seconds of one model on the :func:`features` matrices."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.svm import LinearSVC
 
     from autodl_solver.challenge.scoring import nauc
 
-    vecs = [TfidfVectorizer(sublinear_tf=True, **spec) for spec in (WORD, CHAR_WB)]
-    x_train = hstack([v.fit_transform(train) for v in vecs]).tocsr()
-    x_test = hstack([v.transform(test) for v in vecs]).tocsr()
     labels = y.argmax(1)
     tic = time.perf_counter()
     if kind == "lbfgs":
@@ -108,7 +113,7 @@ def score_model(train, y, test, solution, kind: str, c: float, scale: float) -> 
         logits = scale * (np.stack([np.zeros_like(margin), margin], 1) if margin.ndim == 1 else margin)
         proba = np.exp(logits - logits.max(1, keepdims=True))
         proba /= proba.sum(1, keepdims=True)
-    pred = np.zeros((len(test), y.shape[1]))
+    pred = np.zeros((x_test.shape[0], y.shape[1]))
     pred[:, model.classes_] = proba
     return nauc(solution, pred), seconds
 
@@ -122,8 +127,9 @@ def compare_models(datasets, lines: list) -> None:
             continue
         train, y, test, solution = loaded
         for rows in (1000, len(train)):
+            x_train, x_test = features(train[:rows], test)  # the same matrices for every model
             for label, (kind, c, scale) in MODELS.items():
-                value, seconds = score_model(train[:rows], y[:rows], test, solution, kind, c, scale)
+                value, seconds = score_model(x_train, y[:rows], x_test, solution, kind, c, scale)
                 lines.append(f"| {name} | {rows} | {label} | {value:.4f} | {seconds:.2f} |")
                 print(lines[-1], flush=True)
 
