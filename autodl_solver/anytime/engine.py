@@ -569,7 +569,8 @@ class Engine:
         total = sum(self._best.members.values()) if self._best is not None else 1.0
         option = RoundOption(key=slot.index, name=slot.name, rounds=slot.rounds, cost_s=full, budget_s=budget,
                              score=slot.score, gain_ema=slot.gain_ema, cost_growth=growth, prior=slot.prior,
-                             member_weight=best / max(total, 1e-12), full_cost_s=full)
+                             member_weight=best / max(total, 1e-12), full_cost_s=full,
+                             rows_fraction=min(1.0, slot.rows / max(self._train_pool.n_total, 1)))
         if full_admit <= budget:
             # the fit may use the time left, but no more than a multiple of what it should cost
             option.budget_s = min(budget, max(cfg.round_budget_factor * admit_cost * infl * slot.overrun,
