@@ -332,7 +332,35 @@ def test_a_large_test_set_is_predicted_in_part_first_then_whole(tmp_path, monkey
     model.train(train.get_dataset(), remaining_time_budget=29.0)  # returns at once: the whole set comes next
     assert len(model.engine.history) == rounds and not model.done_training
     second = model.test(test.get_dataset(), remaining_time_budget=30.0)
-    assert model._test_data.complete and second.shape == (300, 2) and len(model._test_costs) == 1
+    assert model._test_data.complete and second.shape == (300, 2)
+    model._record_test_overhead()  # what the next train() does first
+    assert len(model._read_costs) == 1 and model._test_costs == []  # this call read the rest of the test set
     assert len(np.unique(second[read:].round(6), axis=0)) > 1  # every row predicted now
     y_test = _tabular(n_train=200, n_test=300)[1][1]
     assert nauc(y_test, second) > nauc(y_test, first) > 0
+
+
+def test_the_test_reserve_counts_a_call_beyond_the_engines_prediction(tmp_path, monkeypatch):
+    """The engine reserves the next best model's prediction itself; Model keeps only the rest of a test call."""
+    monkeypatch.setenv(model_module.METHOD_ENV, "learner:tabular_linear")
+    train, test = _written_tabular(tmp_path)
+    model = Model(train.get_metadata())
+    assert model._test_reserve_s() == model_module.FIRST_TEST_RESERVE_S  # nothing measured yet
+    model.train(train.get_dataset(), remaining_time_budget=30.0)
+    model.test(test.get_dataset(), remaining_time_budget=29.0)  # reads the whole test set
+    predict = model.engine.predict_test
+
+    def slow(rows):
+        time.sleep(0.4)
+        return predict(rows)
+
+    monkeypatch.setattr(model.engine, "predict_test", slow)
+    model.test(test.get_dataset(), remaining_time_budget=28.0)
+    time.sleep(0.2)  # ingestion writing the prediction before the next train()
+    model.done_training = True  # only the bookkeeping of train() is wanted here
+    model.train(train.get_dataset(), remaining_time_budget=27.0)
+    assert len(model._test_costs) == 1
+    overhead = model._test_costs[0]
+    assert 0.2 <= overhead < 0.4  # the 0.2 s after the call counts, the 0.4 s prediction does not
+    assert model._test_reserve_s() == pytest.approx(model_module.TEST_RESERVE_FACTOR * overhead
+                                                    + model_module.SAFETY_MARGIN_S)
