@@ -58,3 +58,40 @@ def test_folds_cover_ten_tasks_of_the_five_domains():
     for fold in naml_experiment.FOLDS:
         assert len({domain_of[t] for t in fold}) >= 3  # each held-out fold spans several domains
         assert all(derived[t] in fold for t in fold if t in derived)  # class subsets go with their parents
+
+
+def _experiment(seed, tnaml_speedups, naml_speedup=1.0):
+    """A per-seed experiment result with only the fields the seeds report reads (RS needs 50 trials everywhere)."""
+    def up(speedup):  # None: not reached, bounded by 50 / 100 trials
+        return {"rs_trials": 50, "speedup": speedup, "speedup_upper_bound": None if speedup else 0.5}
+
+    per_task = {f"t{i}": {"speedup": {"tnaml": up(s), "naml": up(naml_speedup)},
+                          "speedup_reward": {"tnaml": up(2 * s if s else None), "naml": up(naml_speedup)}}
+                for i, s in enumerate(tnaml_speedups)}
+    block = {"median_speedup_bounded": 0.0, "tasks_over_1x": 0, "tasks_reached": 0, "tasks_over_10x": 0}
+    summary = {"tnaml": block, "naml": block, "reward": {"tnaml": block, "naml": block},
+               "mean_at_budget": {m: {"test_top10": 0.5} for m in ("random", "naml", "tnaml")}}
+    return {"settings": {"seed": seed, "budget": 100}, "machine": {"git_commit": "abc", "git_dirty": False},
+            "seconds": 10.0, "per_task": per_task, "summary": summary}
+
+
+def test_the_seeds_report_pools_every_task_and_seed_counting_unreached_at_their_bound():
+    seeds = pytest.importorskip("benchmarks.naml_seeds")
+    results = [_experiment(0, [4.0, None, 1.5]), _experiment(1, [2.0, 3.0, 1.0])]
+    pooled = seeds.pooled(results)
+    # pairs: 4, 0.5 (bound), 1.5, 2, 3, 1 -> median 1.75; four of six above 1x
+    assert pooled["accuracy"]["tnaml"]["median_speedup_bounded"] == pytest.approx(1.75)
+    assert pooled["accuracy"]["tnaml"]["pairs_over_1x"] == 4 and pooled["accuracy"]["tnaml"]["pairs"] == 6
+    assert pooled["accuracy"]["tnaml"]["per_task_median"] == pytest.approx({"t0": 3.0, "t1": 1.75, "t2": 1.25})
+    assert pooled["reward"]["tnaml"]["median_speedup_bounded"] == pytest.approx(3.5)  # 8, 0.5, 3, 4, 6, 2
+    rows = seeds.seed_rows(results)
+    assert [r["seed"] for r in rows] == [0, 1] and rows[0]["ceiling"] == "5.0x"
+    text = seeds.markdown({"reward": "cost_aware", "command": "c", "files": ["a", "b"], "seeds": rows,
+                           "pooled": pooled})
+    assert "| t1 | 1.75x |" in text and "on 4 of 6 pairs" in text
+
+
+def test_the_seeds_report_names_a_missing_file(capsys):
+    seeds = pytest.importorskip("benchmarks.naml_seeds")
+    assert seeds.main(["--reward", "no_such_reward", "--seeds", "7"]) == 2
+    assert "naml_experiment_no_such_reward_seed7.json" in capsys.readouterr().err
