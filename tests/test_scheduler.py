@@ -395,3 +395,22 @@ def test_a_learner_that_saw_few_rows_is_valued_from_its_headroom_when_it_project
     linear = RoundOption(key=0, name="linear", rounds=9, cost_s=4.0, budget_s=20, score=0.64, gain_ema=0.001,
                          cost_growth=2.0, prior=saturated, member_weight=1.0)
     assert s.choose([linear, gbdt], now_s=5.0, best=0.64, scale=0.95, horizon_s=29).option.name == "gbdt"
+
+
+def test_when_no_round_fits_the_log_says_why_for_each_open_learner():
+    """A run that ends early names each learner whose next round did not fit, with its cost and the time left."""
+    train, test, _ = make_dataset("tabular", n_train=120, n_test=30, output_dim=2, seed=0)
+
+    class Rigid(Timed):
+        budget_aware = False
+
+        def next_cost_s(self):
+            return 0.01 if self.fits == 0 else 30.0  # the second round cannot fit in a 3 s budget
+
+    learner = Rigid(train.metadata, "rigid", 0.0, max_fits=5)  # not done after one round on every row
+    engine = Engine(train.metadata, [learner], config=EngineConfig(scheduler_prior="off"))
+    with Captured("autodl_solver.anytime") as log:
+        engine.fit(train, 3.0, test)
+    lines = [m for m in log.text.splitlines() if m.startswith("no round fits")]
+    assert len(lines) == 1 and "rigid: next round" in lines[0] and "cannot be shortened" in lines[0]
+    assert len(engine.history) == 1

@@ -122,6 +122,7 @@ class _Slot:
     prior: Optional[LearnerPrior] = None
     fit_costs: list[float] = field(default_factory=list)  # measured seconds of each round
     skipped: Optional[str] = None  # why the scheduler never runs it
+    refused: Optional[str] = None  # why its next round did not fit, the last time it was asked
     # (best-model version, state_dict, score, validation prediction) taken before a best-model member
     # trains again, so that Engine.fit can hand back the members as they were when they were best
     snapshot: Optional[tuple] = None
@@ -193,6 +194,7 @@ class Engine:
         self._last_emit: Optional[float] = None
         self._deadline = math.inf
         self._margin = config.safety_margin_s
+        self._refusals_logged = False  # "no round fits" is said once per run
         self._val: Optional[tuple[list[np.ndarray], np.ndarray]] = None
         self._test_ref: Optional[Dataset] = None
         self._test_xs: Optional[list[np.ndarray]] = None
@@ -305,7 +307,10 @@ class Engine:
                 return self._emit(now)
             choice = None if self._stopped() else self._select(now)
             if choice is None:
-                return self._emit(now) if self._pending() else False
+                if self._pending():
+                    return self._emit(now)
+                self._log_refusals(now)
+                return False
             self._run_round(*choice)
 
     @property
@@ -318,7 +323,12 @@ class Engine:
             return True
         if self._pending():
             return False
-        return self._stopped() or not any(self._admission(s, now) for s in self._slots if not self._skip(s))
+        if self._stopped():
+            return True
+        if any(self._admission(s, now) for s in self._slots if not self._skip(s)):
+            return False
+        self._log_refusals(now)
+        return True
 
     def fit(self, train: Dataset, time_budget: float, test: Optional[Dataset] = None) -> "Engine":
         """Library loop: train under ``time_budget`` seconds, predicting ``test`` at each new best."""
@@ -538,6 +548,7 @@ class Engine:
 
     def _admission(self, slot: _Slot, now: float) -> Optional[RoundOption]:
         """The slot's next round when it fits (a shortened one for a budget-aware learner), else None."""
+        slot.refused = None
         if slot.failed or slot.retired or slot.skipped:
             return None
         try:
@@ -582,7 +593,20 @@ class Engine:
         if getattr(slot.learner, "budget_aware", False) and shortened >= cfg.min_partial_s and enough:
             option.partial, option.cost_s, option.budget_s = True, budget, shortened
             return option
+        slot.refused = (f"next round {full_admit:.1f} s > {budget:.1f} s left after reserving "
+                        f"{self._reserve(slot):.1f} s" + ("" if getattr(slot.learner, "budget_aware", False) else
+                                                          ", and it cannot be shortened"))
         return None
+
+    def _log_refusals(self, now: float) -> None:
+        """Say once, when nothing more runs before the deadline, why each open learner's round did not fit."""
+        if self._refusals_logged:
+            return
+        open_slots = [s for s in self._slots if not (s.failed or s.retired or s.skipped) and s.refused]
+        if open_slots and self._deadline - now > self.config.safety_margin_s:
+            self._refusals_logged = True
+            logger.info("no round fits before the deadline (%.1f s left): %s", self._deadline - now,
+                        "; ".join(f"{s.name}: {s.refused}" for s in open_slots))
 
     def _reserve(self, slot: _Slot) -> float:
         """Seconds kept after a round: validation, the test prediction and the safety margin."""
