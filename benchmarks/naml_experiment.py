@@ -199,6 +199,21 @@ def summarise_comparison(rows: list) -> dict:
     return out
 
 
+def exported_prior(out: str | os.PathLike, task: str, entry: dict) -> Path:
+    """The held-out task's exported prior: ``<out stem>_priors/<task>.json`` beside the experiment file.
+
+    The recorded ``prior_file`` is an absolute path of the machine and checkout that ran the search; the
+    folder beside the results file is what a clone has.
+    """
+    beside = Path(out).with_name(Path(out).stem + "_priors") / f"{task}.json"
+    if beside.is_file():
+        return beside
+    recorded = Path(entry["prior_file"])
+    if recorded.is_file():
+        return recorded
+    raise SystemExit(f"{out}: the exported prior of {task} is neither {beside} nor {recorded}")
+
+
 def prior_comparison(args, result: dict, folders: dict) -> dict:
     """The solver on every held-out dataset at every ``--prior-budgets`` T, with no / fitted / T-NAML prior."""
     rows, skipped = [], []
@@ -207,9 +222,11 @@ def prior_comparison(args, result: dict, folders: dict) -> dict:
             skipped.append(task)  # a derived class subset: no AutoDL dataset to run the solver on
             continue
         for budget in args.prior_budgets:
-            rows.append(comparison_row(task, entry["modality"], folders[task], Path(entry["prior_file"]), budget,
-                                       HERE / "work" / "runs" / f"naml_prior_{args.tag}"))
-    return {"format": "autodl_solver.naml.prior_comparison/1", "tag": args.tag,
+            rows.append(comparison_row(task, entry["modality"], folders[task], exported_prior(args.out, task, entry),
+                                       budget, HERE / "work" / "runs" / f"naml_prior_{args.tag}"))
+    from autodl_solver.bench.machine import machine_info
+
+    return {"format": "autodl_solver.naml.prior_comparison/1", "tag": args.tag, "machine": machine_info(),
             "experiment": str(Path(args.out).resolve().relative_to(ROOT)) if Path(args.out).resolve().is_relative_to(
                 ROOT) else str(args.out),
             "reward": result["settings"].get("reward", {"kind": "accuracy"}), "seed": result["settings"]["seed"],
@@ -341,7 +358,8 @@ def write_comparison(args, result: dict, folders: dict) -> Path:
     if missing:
         raise SystemExit(f"{args.out}: no exported prior for {missing} (a result of an older version); rerun it")
     comparison = prior_comparison(args, result, folders)
-    comparison["command"] = result.get("command")
+    comparison["experiment_command"] = result.get("command")
+    comparison["command"] = "python -m benchmarks.naml_experiment " + " ".join(args.argv)
     path = RESULTS / f"naml_prior_{args.tag}.json"
     atomic_write_text(path, json.dumps(comparison, indent=1))
     say(f"wrote {path}: {json.dumps(comparison['summary'])}")
@@ -349,6 +367,7 @@ def write_comparison(args, result: dict, folders: dict) -> Path:
 
 
 def main(argv=None) -> int:
+    from autodl_solver.bench.protocol_runner import ALLOW_DIRTY_HELP, require_clean_tree
     from autodl_solver.naml.reward import REWARDS
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -372,7 +391,11 @@ def main(argv=None) -> int:
     parser.add_argument("--out", default=None, help="the experiment JSON (default by reward and seed)")
     parser.add_argument("--report-only", action="store_true", help="rewrite the .md from an existing .json")
     parser.add_argument("--prior-only", action="store_true", help="redo the prior comparison of an existing .json")
+    parser.add_argument("--allow-dirty", dest="allow_dirty", action="store_true", help=ALLOW_DIRTY_HELP)
     args = parser.parse_args(argv)
+    if not args.report_only:  # a report is rebuilt from recorded results; anything that runs needs a clean tree
+        require_clean_tree(args.allow_dirty)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     args.out = args.out or str(default_out(args.reward, args.seed))
     args.tag = args.tag or f"{args.reward}_seed{args.seed}"
     sys.path.insert(0, str(ROOT))

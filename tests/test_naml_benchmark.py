@@ -95,3 +95,18 @@ def test_the_seeds_report_names_a_missing_file(capsys):
     seeds = pytest.importorskip("benchmarks.naml_seeds")
     assert seeds.main(["--reward", "no_such_reward", "--seeds", "7"]) == 2
     assert "naml_experiment_no_such_reward_seed7.json" in capsys.readouterr().err
+
+
+def test_the_exported_prior_is_found_beside_the_results_file_in_a_clone(tmp_path):
+    out = tmp_path / "naml_experiment_cost_aware.json"
+    elsewhere = tmp_path / "other_machine" / "O1.json"
+    entry = {"prior_file": str(elsewhere)}
+    with pytest.raises(SystemExit, match="neither .*naml_experiment_cost_aware_priors/O1.json nor .*other_machine"):
+        naml_experiment.exported_prior(out, "O1", entry)
+    elsewhere.parent.mkdir()
+    elsewhere.write_text("{}")
+    assert naml_experiment.exported_prior(out, "O1", entry) == elsewhere  # the recorded path, where it exists
+    beside = tmp_path / "naml_experiment_cost_aware_priors" / "O1.json"
+    beside.parent.mkdir()
+    beside.write_text("{}")
+    assert naml_experiment.exported_prior(out, "O1", entry) == beside  # the clone's copy first
