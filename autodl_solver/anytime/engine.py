@@ -122,7 +122,9 @@ class _Slot:
     prior: Optional[LearnerPrior] = None
     fit_costs: list[float] = field(default_factory=list)  # measured seconds of each round
     skipped: Optional[str] = None  # why the scheduler never runs it
-    refused: Optional[str] = None  # why its next round did not fit, the last time it was asked
+    # (round seconds, seconds left, reserve, can be shortened) when its next round last did not fit; formatted
+    # only if the run logs it, not on every admission
+    refused: Optional[tuple[float, float, float, bool]] = None
     # (best-model version, state_dict, score, validation prediction) taken before a best-model member
     # trains again, so that Engine.fit can hand back the members as they were when they were best
     snapshot: Optional[tuple] = None
@@ -593,9 +595,7 @@ class Engine:
         if getattr(slot.learner, "budget_aware", False) and shortened >= cfg.min_partial_s and enough:
             option.partial, option.cost_s, option.budget_s = True, budget, shortened
             return option
-        slot.refused = (f"next round {full_admit:.1f} s > {budget:.1f} s left after reserving "
-                        f"{self._reserve(slot):.1f} s" + ("" if getattr(slot.learner, "budget_aware", False) else
-                                                          ", and it cannot be shortened"))
+        slot.refused = (full_admit, budget, self._reserve(slot), bool(getattr(slot.learner, "budget_aware", False)))
         return None
 
     def _log_refusals(self, now: float) -> None:
@@ -605,8 +605,10 @@ class Engine:
         open_slots = [s for s in self._slots if not (s.failed or s.retired or s.skipped) and s.refused]
         if open_slots and self._deadline - now > self.config.safety_margin_s:
             self._refusals_logged = True
-            logger.info("no round fits before the deadline (%.1f s left): %s", self._deadline - now,
-                        "; ".join(f"{s.name}: {s.refused}" for s in open_slots))
+            logger.info("no round fits before the deadline (%.1f s left): %s", self._deadline - now, "; ".join(
+                f"{s.name}: next round {need:.1f} s > {left:.1f} s left after reserving {kept:.1f} s"
+                + ("" if shortenable else ", and it cannot be shortened")
+                for s in open_slots if s.refused is not None for need, left, kept, shortenable in [s.refused]))
 
     def _reserve(self, slot: _Slot) -> float:
         """Seconds kept after a round: validation, the test prediction and the safety margin."""
