@@ -351,7 +351,7 @@ def test_the_test_reserve_counts_a_call_beyond_the_engines_prediction(tmp_path, 
     predict = model.engine.predict_test
 
     def slow(rows):
-        time.sleep(0.4)
+        time.sleep(1.0)
         return predict(rows)
 
     monkeypatch.setattr(model.engine, "predict_test", slow)
@@ -361,6 +361,6 @@ def test_the_test_reserve_counts_a_call_beyond_the_engines_prediction(tmp_path, 
     model.train(train.get_dataset(), remaining_time_budget=27.0)
     assert len(model._test_costs) == 1
     overhead = model._test_costs[0]
-    assert 0.2 <= overhead < 0.4  # the 0.2 s after the call counts, the 0.4 s prediction does not
+    assert 0.2 <= overhead < 0.9  # the 0.2 s after the call counts, the 1 s prediction does not
     assert model._test_reserve_s() == pytest.approx(model_module.TEST_RESERVE_FACTOR * overhead
                                                     + model_module.SAFETY_MARGIN_S)

@@ -16,8 +16,9 @@ uses absolute imports of ``autodl_solver``.
   (the call minus the engine's prediction, plus the time until the next
   ``train``), measured on earlier calls. Reserving the whole slowest recent
   call here as well counted the prediction twice: on a 300k-row table at
-  T = 30 s a 2.2 s GBDT-ensemble prediction kept 3.8 s back while the best
-  model (an MLP) predicted in 0.3 s, and the run ended with 5.2 s unused.
+  T = 30 s one 2.2 s test call (after a GBDT round) kept 3.8 s back while
+  the best model (an MLP) predicted in 0.3 s, and the run ended with 5.2 s
+  unused.
 * ``test`` converts the test set once (lesson 3) and predicts it with the
   best model. A large test set is read progressively when its size is known
   (from ``X.data/test/metadata.textproto`` beside the train subset): the
