@@ -110,3 +110,22 @@ def test_the_exported_prior_is_found_beside_the_results_file_in_a_clone(tmp_path
     beside.parent.mkdir()
     beside.write_text("{}")
     assert naml_experiment.exported_prior(out, "O1", entry) == beside  # the clone's copy first
+
+
+def _pinned_row(task, domain, folder, prior_file, time_budget, work):
+    """A stand-in for ``comparison_row`` that reports the core its worker was pinned to."""
+    return {"task": task, "time_budget": time_budget, "cpus": sorted(os.sched_getaffinity(0))}
+
+
+def test_rows_run_in_pinned_workers_keep_the_jobs_order():
+    cores = sorted(os.sched_getaffinity(0))
+    if len(cores) < 2:
+        pytest.skip("needs two cores")
+    jobs = [{"task": t, "domain": "tabular", "folder": None, "prior_file": None, "time_budget": b, "work": None}
+            for t, b in (("wine", 60.0), ("wine", 300.0), ("digits", 60.0))]
+    rows = naml_experiment.run_rows(jobs, 2, row=_pinned_row)
+    assert [(r["task"], r["time_budget"]) for r in rows] == [(j["task"], j["time_budget"]) for j in jobs]
+    assert all(len(r["cpus"]) == 1 and r["cpus"][0] in cores[:2] for r in rows)
+    assert naml_experiment.run_rows(jobs[:1], 1, row=_pinned_row)[0]["cpus"] == cores
+    with pytest.raises(SystemExit, match="--prior-workers"):
+        naml_experiment.run_rows(jobs, len(cores) + 1, row=_pinned_row)
