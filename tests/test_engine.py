@@ -573,6 +573,54 @@ def test_two_pair_flips_on_a_tiny_holdout_do_swap_the_best_learner():
     assert engine.best_learner == "b" and engine.best_score == pytest.approx(1.0)
 
 
+class NoisyOracle(Learner):
+    """The hold-out labels plus Gaussian noise of ``noises[k]`` at its k-th fit; done after ``len(noises)`` fits."""
+
+    def __init__(self, metadata, noises, seed, name):
+        super().__init__(metadata)
+        self.noises, self.seed, self.name, self.fits, self.table = noises, seed, name, 0, {}
+
+    def fit(self, data, budget_s):
+        xs, y = data.validation()
+        data.get(available_rows(data))
+        rng = np.random.default_rng(self.seed + 100 * self.fits)
+        s = np.asarray(y, np.float64) + self.noises[self.fits] * rng.standard_normal(y.shape)
+        self.table = {x.tobytes(): row for x, row in zip(xs, s)}
+        self.fits += 1
+
+    @property
+    def done(self):
+        return self.fits >= len(self.noises)
+
+    def predict(self, xs):
+        blank = np.zeros(self.metadata.output_dim)
+        return np.stack([self.table.get(x.tobytes(), blank) for x in xs]).astype(np.float32)
+
+    def next_cost_s(self):
+        return 0.01
+
+
+def test_a_blend_member_that_trains_on_is_emitted_in_the_blend_when_the_swap_to_it_is_refused():
+    """moving_digits_n300: the CNN's later round beat the blend alone by less than a pair flip and was never used.
+
+    Here b's second round alone beats the blend of a and b's first round by
+    under one pair flip of the 12-example hold-out (a refused swap), and the
+    same blend with b's second round beats it by far: that blend is emitted.
+    """
+    train, _, _ = tabular(n_train=60, n_test=10, k=3, seed=2)
+    learners = [NoisyOracle(train.metadata, [0.8], 34, "a"), NoisyOracle(train.metadata, [0.8, 0.3], 1022, "b")]
+    engine = Engine(train.metadata, learners, config=EngineConfig(scheduler_prior="off", patience=None))
+    engine.fit(train, 10.0)
+    first, second = engine.history[1], engine.history[2]
+    assert second.learner == "b" and first.best_learner.startswith("ensemble(a:")
+    swap_gain = second.val_score - first.best_score
+    assert 0 < swap_gain < pair_flip(engine._holdout[1])  # b alone: a coin-toss swap, refused
+    assert second.improved and second.best_learner == first.best_learner
+    assert second.best_score > first.best_score + 0.02
+    xs, y = engine._holdout
+    assert validation_nauc(y, engine.predict(xs)) == pytest.approx(engine.best_score)
+
+
 class _Stalling(PerfectLearner):
     """Never improves after its first round, never done by itself; asks for a patience of 2."""
 
