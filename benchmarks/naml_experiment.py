@@ -51,11 +51,11 @@ columns), so about 45-50 min of search per seed, plus building the new task
 caches once (speech statistics and log-mel grids of 2200 clips, video frames
 of 1500 clips: a few minutes). The prior comparison adds, per held-out
 dataset (13), three solver runs at each T: at the default T = 60 s and 300 s
-about 3 x (60 + 300) s plus start-up, about 20 min per dataset, 4-4.5 h per
-seed; ``--prior-budgets 60`` cuts it to about 1 h (measured: 29 min on one
-core, the tabular runs ending early), ``--skip-prior`` to none, and
-``--prior-workers 2`` runs two rows at once, each worker pinned to its own
-core (the three runs of a row always share one core).
+at most 3 x (60 + 300) s plus start-up, about 20 min per dataset. Measured
+(the tabular runs end early): ``--prior-budgets 60`` took 29 min on one
+core, and both budgets with ``--prior-workers 2`` (two rows at once, each
+worker pinned to its own core, the three runs of a row on one) took 64 min.
+``--skip-prior`` runs none.
 
 Writes the per-seed experiment ``--out`` (default
 ``benchmarks/results/naml_experiment[_<reward>][_seed<N>].json``, its
@@ -421,7 +421,8 @@ def main(argv=None) -> int:
                         help="T in seconds of the cost-aware reward's log time axis")
     parser.add_argument("--prior-budgets", type=float, nargs="+", default=[60.0, 300.0],
                         help="solver time budgets of the prior comparison")
-    parser.add_argument("--prior-workers", type=int, default=1,
+    parser.add_argument("--prior-workers", type=int, default=1, choices=range(1, (os.cpu_count() or 1) + 1),
+                        metavar="N",
                         help="rows of the prior comparison run at once, each worker pinned to its own core")
     parser.add_argument("--tag", default=None, help="names benchmarks/results/naml_prior_<tag>.json "
                                                     "(default <reward>_seed<N>)")
