@@ -82,6 +82,10 @@ def test_prior_maps_onto_registered_learner_configs(tmp_path):
     assert solver_settings(text)["config_overrides"]["text_embed_linear"]["C"] == pytest.approx(1.0)
     text["config"]["deep_reg"] = "disable"
     assert solver_settings(text)["first"] == "text_linear"
+    # λ = 0 is the top of the band around text_linear's C = 0.3, 3x (it was C = 100: 15 s instead of 4 s on
+    # fortunes_categories), and the disabled deep tower sets nothing on fastText or the frozen embeddings
+    text["config"].update(wide_reg=0.0, deep_lr=0.3, layer_size=32)
+    assert solver_settings(text)["config_overrides"] == {"text_linear": {"C": pytest.approx(0.9)}}
 
 
 @pytest.mark.slow
@@ -97,11 +101,13 @@ def test_prior_reorders_the_solver_portfolio(tmp_path):
     learners, _ = build_prior_portfolio(tmp_path / "p.json", "solver", text_meta)
     names = [learner.name for learner in learners]
     assert names[:2] == ["text_linear", "text_fasttext"]  # after the cheap opener by default
-    assert learners[1].config.dim == 32 and learners[1].config.lr == 0.3
+    # the child's rate and size were chosen with its own optimiser: fastText keeps its own
+    assert (learners[1].config.dim, learners[1].config.lr) == (64, 0.5)
     prior.update(placement="first", config={**prior["config"], "embedding": "minilm"})
     (tmp_path / "p.json").write_text(json.dumps(prior))
     learners, _ = build_prior_portfolio(tmp_path / "p.json", "solver", text_meta)
     assert learners[0].name == "text_embed_linear" and len(learners) == len(names) + 1  # built though not listed
+    assert learners[0].config.C == pytest.approx(3.0)  # deep_reg 0: the top of the band around its C = 1
     assert build_prior_portfolio(tmp_path / "p.json", "baseline0", text_meta) is None  # only for the solver
     prior["placement"] = "middle"
     (tmp_path / "p.json").write_text(json.dumps(prior))
@@ -119,13 +125,13 @@ def test_model_applies_the_prior_from_the_environment(monkeypatch, tmp_path):
 
     controller = Controller(load_space(), [("t", "text")], seed=0)
     prior = export_prior(tmp_path / "p.json", controller, "t")
-    prior["config"].update(embedding="hashed", deep_reg=0.0, layer_size=64)
+    prior["config"].update(embedding="hashed", deep_reg=0.0, layer_size=32)
     (tmp_path / "p.json").write_text(json.dumps(prior))
     monkeypatch.setenv(model.PRIOR_ENV, str(tmp_path / "p.json"))
     assert model.load_settings()["prior"] == str(tmp_path / "p.json")
     built = model.Model(make_dataset("text")[0].metadata)
     assert built.engine.learner_names[:2] == ["text_linear", "text_fasttext"]
-    assert built.engine.learners[1].config.dim == 64
+    assert built.engine.learners[1].config.dim == 64  # the child's layer_size 32 is not mapped
     # the controller's choice also reaches the scheduler: its learner is expected to reach the domain's best
     fasttext = built.engine.prior.get("text", "text_fasttext", "cpu")
     best = max(e.score(1) for e in built.engine.prior.entries.values() if e.domain == "text")

@@ -140,7 +140,7 @@ def test_learner_mapping_and_overrides_are_real_config_fields(modality, change, 
     from autodl_solver.domains.methods import solver_portfolio
     from autodl_solver.domains.registry import load_config
 
-    config = {**BASE, "hidden_layers": 3, "layer_size": 64, "dropout": 0.2, "deep_reg": 0.001, "wide_reg": 0.01,
+    config = {**BASE, "hidden_layers": 3, "layer_size": 64, "dropout": 0.2, "deep_reg": 0.001, "wide_reg": 0.002,
               **change}
     assert learner_for(modality, config) == learner and learner in solver_portfolio(modality)
     settings = solver_settings({"modality": modality, "config": config})
@@ -150,21 +150,24 @@ def test_learner_mapping_and_overrides_are_real_config_fields(modality, change, 
         resolved = load_config(name, fields)  # an unknown field would raise here
         assert all(getattr(resolved, k) == v for k, v in fields.items())
     overrides = settings["config_overrides"]
-    if modality == "tabular":
-        decay = 0.0 if config["deep_reg"] == "disable" else 0.001  # no deep tower: no L2 weight to carry over
-        assert overrides["tabular_mlp"] == {"hidden": 64, "layers": 3, "dropout": 0.2, "weight_decay": decay}
-        assert overrides["tabular_linear"]["C"] == pytest.approx(0.1)  # 1 / (0.01 * 1000)
-    if modality == "speech":
+    assert list(overrides) == [learner]  # only the configuration's own learner, only its penalties
+    if learner == "tabular_mlp":  # its size stays the solver's: the child's was chosen with another optimiser
+        assert overrides["tabular_mlp"] == {"dropout": 0.2, "weight_decay": 0.001}
+    if learner == "tabular_linear":
+        assert overrides["tabular_linear"]["C"] == pytest.approx(0.5)  # 1 / (0.002 * 1000), within 3x of 1.0
+    if learner == "speech_linear":
         # the tower that reads the clip statistics sets speech_linear's C
-        expected = 0.1 if config["deep_reg"] == "disable" else 1.0
+        expected = 0.5 if config["deep_reg"] == "disable" else 1.0
         assert overrides["speech_linear"]["C"] == pytest.approx(expected)
+    if learner in ("speech_cnn", "video_c3d"):
+        assert overrides[learner] == {"weight_decay": 0.001}
 
 
 def test_tabular_prior_file_and_portfolio(tmp_path):
     from autodl_solver.naml.prior import FORMAT, build_prior_portfolio
     from autodl_solver.testing.datasets import make_dataset
 
-    config = {**BASE, "embedding": "quantiles", "hidden_layers": 2, "layer_size": 32}
+    config = {**BASE, "embedding": "quantiles", "hidden_layers": 2, "layer_size": 32, "dropout": 0.3}
     prior = {"format": FORMAT, "modality": "tabular", "task": "t", "config": config}
     path = tmp_path / "prior.json"
     path.write_text(json.dumps(prior))
@@ -173,7 +176,8 @@ def test_tabular_prior_file_and_portfolio(tmp_path):
     names = [learner.name for learner in learners]
     assert names[:2] == ["tabular_linear", "tabular_mlp"] and sorted(names) == sorted(
         ["tabular_linear", "tabular_gbdt", "tabular_mlp"])
-    assert learners[1].config.hidden == 32 and learners[1].config.layers == 2
+    assert (learners[1].config.hidden, learners[1].config.layers) == (256, 2)  # the solver's size
+    assert learners[1].config.dropout == config["dropout"]
     path.write_text(json.dumps({**prior, "config": {k: v for k, v in config.items() if k != "hidden_layers"}}))
     with pytest.raises(AutoDLInputError, match="hidden_layers"):
         read_prior(path)
