@@ -685,3 +685,43 @@ def test_library_fit_hands_back_the_best_state_of_a_member_that_got_worse():
     xs, y = engine._val
     assert validation_nauc(y, engine.predict(xs)) == pytest.approx(engine.best_score)  # predicts as when best
     assert engine.learner_summary()[0]["val_score"] == pytest.approx(engine.best_score)
+
+
+class LengthRecorder(HalfFeatures):
+    """Records the number of rows of every predict call (the test set's is told apart by its length)."""
+
+    def __init__(self, metadata, half, **kw):
+        super().__init__(metadata, half, **kw)
+        self.lengths: list[int] = []
+
+    def predict(self, xs):
+        self.lengths.append(len(xs))
+        return super().predict(xs)
+
+
+def test_a_blend_member_that_did_not_train_since_is_not_predicted_on_the_test_set_again():
+    train, test, _ = make_dataset("tabular", n_train=600, n_test=333, output_dim=4, seed=15)
+    fixed = LengthRecorder(train.metadata, 0, name="h0", max_fits=1)
+    growing = LengthRecorder(train.metadata, 1, name="h1", max_fits=4)
+    engine = Engine(train.metadata, [fixed, growing],
+                    config=EngineConfig(first_rows=100, ensemble_accept_ratio=0.5, safety_margin_s=0.1))
+    engine.set_train_data(train)
+    engine.start_clock(20)
+    blends, fixed_on_test, n = [], 0, len(test)
+    while engine.train():
+        before = fixed.lengths.count(n)
+        emitted = engine.predict_test(test)
+        fixed_on_test += fixed.lengths.count(n) - before
+        if engine.best_learner.startswith("ensemble("):
+            blends.append(growing.lengths.count(n))
+            xs = test.take(0, n)[0]
+            np.testing.assert_allclose(emitted, engine.predict(xs), rtol=1e-6)  # the cache changes nothing
+    assert len(blends) >= 2 and blends[-1] > blends[0]  # the blend was emitted again after h1 trained on
+    assert fixed_on_test == 1  # h0 fitted once: its test scores were computed once, for every blend
+    cached, other = engine._slots
+    assert cached.test_pred is not None and cached.test_predict_s > 0
+    # the reserve kept for h1's next round: h0's cached scores cost nothing, however dear they were
+    cached.test_predict_s = 5.0
+    assert engine._reserve(other) < 5.0
+    cached.test_pred = None  # as after a round of h0's: it may join h1's next blend and is counted
+    assert engine._reserve(other) > 5.0 * engine.config.cost_inflation
