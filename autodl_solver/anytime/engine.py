@@ -395,14 +395,16 @@ class Engine:
         return restored
 
     # ----------------------------------------------------------- prediction
-    def predict(self, xs: Sequence[np.ndarray], cache: bool = False) -> np.ndarray:
+    def predict(self, xs: Sequence[np.ndarray]) -> np.ndarray:
         """Scores ``(len(xs), output_dim)`` float32 of the best model (a learner or a blend).
 
         Raises :class:`NoPredictionError` before any learner was fitted, or
         when every learner of the best model and every fallback failed.
-        ``cache`` (:meth:`predict_test`) keeps each member's scores on these
-        very inputs until it trains again.
         """
+        return self._predict(xs, cache=False)
+
+    def _predict(self, xs: Sequence[np.ndarray], cache: bool) -> np.ndarray:
+        """:meth:`predict`; with ``cache`` (the test set) each member's scores are kept until it trains again."""
         if len(xs) == 0:  # never blame a learner for an empty batch
             self._prediction_selection()
             return np.zeros((0, self.metadata.output_dim), np.float32)
@@ -438,7 +440,7 @@ class Engine:
             return self._pred_cache[1].copy()
         tic = time.perf_counter()
         try:
-            prediction = self.predict(xs, cache=True)
+            prediction = self._predict(xs, cache=True)
         except NoPredictionError:
             if self._pred_cache is None:
                 raise
