@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Optional, Sequence
@@ -21,6 +22,44 @@ from autodl_solver.bench.protocol_runner import RESULTS, WORK
 from autodl_solver.utils.atomic import atomic_write_text
 
 GOAL_UNUSED = 0.05
+#: The engine's line when nothing more fits (``Engine._log_refusals``): time left before its deadline, and per
+#: refused learner the seconds kept after its round (validation, the test prediction, the safety margin).
+_REFUSAL = re.compile(r"no round fits before the deadline \((-?[\d.]+) s left\)")
+_KEPT = re.compile(r"after reserving (-?[\d.]+) s")
+
+
+def end_of_run(ingestion_log: Path) -> tuple[Optional[float], Optional[float]]:
+    """``(left_s, kept_s)`` of the engine's last "no round fits" line, or ``(None, None)`` without one.
+
+    ``left_s``: seconds before the engine's deadline when nothing more fitted (the rest of the unused time,
+    up to T, is what ``model.py`` kept for its test call and ingestion's handling of it). ``kept_s``: the
+    smallest reserve a refused learner's round had to leave; a shortened round fitted only where
+    ``left_s - kept_s`` was at least ``min_partial_s``.
+    """
+    text = ingestion_log.read_text(errors="replace") if ingestion_log.is_file() else ""
+    lines = [line for line in text.splitlines() if _REFUSAL.search(line)]
+    if not lines:
+        return None, None
+    match = _REFUSAL.search(lines[-1])
+    assert match is not None
+    kept = [float(k) for k in _KEPT.findall(lines[-1])]
+    return float(match.group(1)), (min(kept) if kept else None)
+
+
+def still_open(learners: Sequence[dict], ingestion_log: Path) -> list[str]:
+    """Names of the learners that ran and could still improve: not done, retired, skipped or failed.
+
+    The learner summary says so itself when it has ``done`` (every round log since it was added). Older
+    logs lack it; there ingestion.log's "every learner is done" is taken as the answer. That line is not
+    read when the summary has ``done``: ``Model.train`` also wrote it when no round fitted before the
+    deadline, and a learner refused for time is open, not done.
+    """
+    ran = [s for s in learners if s.get("rounds", 0) > 0]
+    if ran and not any("done" in s for s in ran):
+        text = ingestion_log.read_text(errors="replace") if ingestion_log.is_file() else ""
+        if "every learner is done" in text:
+            return []
+    return [s["name"] for s in ran if not (s.get("failed") or s.get("retired") or s.get("skipped") or s.get("done"))]
 
 
 def budget_rows(tags: Sequence[str], root: Path = WORK / "runs") -> list[dict]:
@@ -33,19 +72,12 @@ def budget_rows(tags: Sequence[str], root: Path = WORK / "runs") -> list[dict]:
             T = float(log.get("time_budget") or 0.0)
             rounds = log.get("rounds", [])
             last = max((r["elapsed_s"] for r in rounds), default=0.0)
-            # a learner that ran and is not done, retired, skipped or failed could still improve; logs written
-            # before the summary had "done" count such a learner as open unless ingestion.log says all were done
-            text = (log_path.parent / "ingestion.log").read_text(errors="replace") \
-                if (log_path.parent / "ingestion.log").is_file() else ""
-            all_done = "every learner is done" in text
-            open_learners = [] if all_done else [
-                s["name"] for s in log.get("learners", [])
-                if not (s.get("failed") or s.get("retired") or s.get("skipped") or s.get("done"))
-                and s.get("rounds", 0) > 0]
+            open_learners = still_open(log.get("learners", []), log_path.parent / "ingestion.log")
+            left, kept = end_of_run(log_path.parent / "ingestion.log")
             rows.append({"tag": tag, "dataset": log_path.parent.parent.name, "time_budget": T,
                          "last_round_end_s": last, "unused": max(0.0, 1.0 - last / T) if T else None,
                          "shortened_rounds": sum(bool(r.get("partial")) for r in rounds),
-                         "learners_not_finished": open_learners,
+                         "learners_not_finished": open_learners, "engine_left_s": left, "kept_s": kept,
                          "commit": (row.get("machine") or {}).get("git_commit")})
     return rows
 
@@ -60,18 +92,23 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     command = "python -m benchmarks.budget_use " + " ".join(sys.argv[1:] if argv is None else argv)
     lines = [f"# Budget use of the solver's runs ({', '.join(args.tags)})", "", f"Command: `{command}`", "",
              f"Goal: at most {GOAL_UNUSED:.0%} of T unused while a learner could still improve (a learner that "
-             "ran and is not done, retired, skipped or failed; round logs written before the learner summary "
-             "had `done` count every such learner as open unless the run's ingestion.log says every learner "
-             "was done: there the flag is conservative).", "",
-             "| run | dataset | T (s) | last round ends (s) | unused | shortened rounds | learners still open | "
-             "goal | commit |", "|---|---|---|---|---|---|---|---|---|"]
+             "ran and is not done, retired, skipped or failed, as the round log's learner summary says; logs "
+             "written before the summary had `done` take ingestion.log's \"every learner is done\" instead).", "",
+             "End of the run: the seconds left before the engine's deadline when nothing more fitted, and the "
+             "smallest reserve a refused round had to keep after it (its validation and test prediction and the "
+             "safety margin); the rest of the unused time, up to T, is what `model.py` kept for its test call.",
+             "",
+             "| run | dataset | T (s) | last round ends (s) | unused | engine left / kept (s) | shortened rounds | "
+             "learners still open | goal | commit |", "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         missed = r["unused"] is not None and r["unused"] > GOAL_UNUSED and r["learners_not_finished"]
         unused = "-" if r["unused"] is None else format(r["unused"], ".1%")
         still_open = ", ".join(r["learners_not_finished"]) or "-"
+        end = "-" if r.get("engine_left_s") is None else \
+            f"{r['engine_left_s']:.1f} / " + ("-" if r.get("kept_s") is None else f"{r['kept_s']:.1f}")
         lines.append(f"| {r['tag']} | {r['dataset']} | {r['time_budget']:g} | {r['last_round_end_s']:.1f} | "
-                     f"{unused} | {r['shortened_rounds']} | {still_open} | {'**missed**' if missed else 'met'} | "
-                     f"{r['commit']} |")
+                     f"{unused} | {end} | {r['shortened_rounds']} | {still_open} | "
+                     f"{'**missed**' if missed else 'met'} | {r['commit']} |")
     atomic_write_text(RESULTS / f"{args.out}.md", "\n".join(lines) + "\n")
     atomic_write_text(RESULTS / f"{args.out}.json", json.dumps({"command": command, "rows": rows}, indent=2))
     print("\n".join(lines))

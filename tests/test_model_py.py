@@ -362,5 +362,4 @@ def test_the_test_reserve_counts_a_call_beyond_the_engines_prediction(tmp_path, 
     assert len(model._test_costs) == 1
     overhead = model._test_costs[0]
     assert 0.2 <= overhead < 0.9  # the 0.2 s after the call counts, the 1 s prediction does not
-    assert model._test_reserve_s() == pytest.approx(model_module.TEST_RESERVE_FACTOR * overhead
-                                                    + model_module.SAFETY_MARGIN_S)
+    assert model._test_reserve_s() == pytest.approx(model_module.TEST_RESERVE_FACTOR * overhead)

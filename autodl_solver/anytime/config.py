@@ -72,8 +72,9 @@ class EngineConfig:
     ensemble_blend: str = field(default="rank", metadata=_doc(
         "How members are combined: 'rank' (validation-rank normalised) or 'mean' (raw score average)."))
     # -------------------------------------------------------------- budget
-    safety_margin_s: float = field(default=0.5, metadata=_doc(
-        "Seconds always kept free before the deadline."))
+    safety_margin_s: float = field(default=0.25, metadata=_doc(
+        "Seconds always kept free before the deadline (with ``safety_fraction`` x T; ``model.py`` keeps no "
+        "margin of its own)."))
     safety_fraction: float = field(default=0.02, metadata=_doc(
         "Fraction of the whole budget also kept free before the deadline."))
     cost_inflation: float = field(default=1.25, metadata=_doc(
@@ -92,8 +93,8 @@ class EngineConfig:
     partial_min_fraction: float = field(default=0.2, metadata=_doc(
         "When a full increment no longer fits, a budget-aware learner may run a shortened one of at least "
         "this fraction of it, sized to the time left."))
-    min_partial_s: float = field(default=1.0, metadata=_doc(
-        "Shortest shortened increment worth running, in seconds."))
+    min_partial_s: float = field(default=0.5, metadata=_doc(
+        "Shortest shortened increment worth running, in seconds (the time it could use is idle otherwise)."))
     # --------------------------------------------------------------- stops
     patience: Optional[int] = field(default=10, metadata=_doc(
         "Retire a learner after this many rounds in a row without beating its own best (None: never)."))
