@@ -725,3 +725,20 @@ def test_a_blend_member_that_did_not_train_since_is_not_predicted_on_the_test_se
     assert engine._reserve(other) < 5.0
     cached.test_pred = None  # as after a round of h0's: it may join h1's next blend and is counted
     assert engine._reserve(other) > 5.0 * engine.config.cost_inflation
+
+
+def test_test_scores_over_the_cache_limit_are_predicted_again():
+    """A member's kept test scores are bounded (``test_cache_mb``): over it, the member is predicted each time."""
+    train, test, _ = make_dataset("tabular", n_train=300, n_test=200, output_dim=4, seed=15)
+    learner = LengthRecorder(train.metadata, 0, name="h0", max_fits=1)
+    engine = Engine(train.metadata, [learner], config=EngineConfig(test_cache_mb=200 * 4 * 4 / 2 ** 20 - 1e-9))
+    engine.fit(train, 5.0)
+    xs = engine.prepare_test(test)
+    first = engine._predict(xs, cache=True)
+    np.testing.assert_allclose(engine._predict(xs, cache=True), first)
+    (slot,) = engine._slots
+    assert slot.test_pred is None and slot.test_predict_s > 0 and learner.lengths.count(len(test)) == 2
+    engine.config.test_cache_mb = 1.0  # 200 x 4 float32 fit: kept, not predicted a third time
+    engine._predict(xs, cache=True), engine._predict(xs, cache=True)
+    assert slot.test_pred is not None and learner.lengths.count(len(test)) == 3
+

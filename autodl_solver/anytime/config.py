@@ -60,6 +60,10 @@ class EngineConfig:
         "Emit a prediction only when the validation score improves (off: after every successful round)."))
     min_improvement: float = field(default=1e-4, metadata=_doc(
         "Smallest validation NAUC gain that counts as a new best."))
+    test_cache_mb: float = field(default=256.0, metadata=_doc(
+        "Largest test-set score array (MiB) a learner keeps until it trains again, so that a blend does not "
+        "predict an unchanged member twice; a larger one (100k rows x 1,000 classes is 381 MiB) is predicted "
+        "again each time instead."))
     prediction_gap_ratio: float = field(default=1.0, metadata=_doc(
         "A new prediction waits until this many test-prediction durations passed since the last one."))
     # ------------------------------------------------------------ ensemble
@@ -171,6 +175,7 @@ class EngineConfig:
         _float(self, "round_budget_factor", 1.0, math.inf)
         _float(self, "partial_min_fraction", 0.0, 1.0)
         _float(self, "min_partial_s", 0.0, math.inf)
+        _float(self, "test_cache_mb", 0.0, math.inf)
         if self.scheduler_prior is not None and not isinstance(self.scheduler_prior, str):
             _bad("scheduler_prior", f"expected 'auto', 'off' or a file path, got {self.scheduler_prior!r}")
         _float(self, "holdout_fraction", 0.0, 0.5, low_open=True)

@@ -424,13 +424,20 @@ class Engine:
                 return blend(preds, list(selection.members.values()), selection.mode, refs)
 
     def _member_prediction(self, slot: _Slot, xs: Sequence[np.ndarray], cache: bool) -> np.ndarray:
-        """The slot's scores on ``xs``; with ``cache`` (the test set) kept until the learner trains again."""
+        """The slot's scores on ``xs``; with ``cache`` (the test set) kept until the learner trains again.
+
+        Scores larger than ``config.test_cache_mb`` are not kept (each learner
+        holds at most one such array): that member is predicted again, and the
+        reserve counts it as such.
+        """
         if cache and slot.test_pred is not None and slot.test_pred[0] is xs:
             return slot.test_pred[1]
         tic = time.perf_counter()
         pred = _checked(slot.learner.predict(xs), len(xs), self.metadata.output_dim)
         if cache:
-            slot.test_pred, slot.test_predict_s = (xs, pred), time.perf_counter() - tic
+            slot.test_predict_s = time.perf_counter() - tic
+            keep = pred.nbytes <= self.config.test_cache_mb * 2 ** 20
+            slot.test_pred = (xs, pred) if keep else None
         return pred
 
     def predict_test(self, test: Dataset) -> np.ndarray:
