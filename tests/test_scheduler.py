@@ -414,3 +414,19 @@ def test_when_no_round_fits_the_log_says_why_for_each_open_learner():
     lines = [m for m in log.text.splitlines() if m.startswith("no round fits")]
     assert len(lines) == 1 and "rigid: next round" in lines[0] and "cannot be shortened" in lines[0]
     assert len(engine.history) == 1
+
+
+def test_a_shortenable_round_refused_as_too_short_says_how_long_it_had_to_be():
+    train, test, _ = make_dataset("tabular", n_train=120, n_test=30, output_dim=2, seed=0)
+
+    class Big(Timed):  # budget-aware: its round could be shortened, but 2-3 s is under a fifth of 100 s
+        def next_cost_s(self):
+            return 0.01 if self.fits == 0 else 100.0
+
+    learner = Big(train.metadata, "big", 0.0, max_fits=5)
+    engine = Engine(train.metadata, [learner], config=EngineConfig(scheduler_prior="off"))
+    with Captured("autodl_solver.anytime") as log:
+        engine.fit(train, 3.0, test)
+    (line,) = [m for m in log.text.splitlines() if m.startswith("no round fits")]
+    assert "big: next round 125.0 s" in line and "a shortened one needs 25.0 s" in line
+    assert len(engine.history) == 1

@@ -125,9 +125,9 @@ class _Slot:
     prior: Optional[LearnerPrior] = None
     fit_costs: list[float] = field(default_factory=list)  # measured seconds of each round
     skipped: Optional[str] = None  # why the scheduler never runs it
-    # (round seconds, seconds left, reserve, can be shortened) when its next round last did not fit; formatted
-    # only if the run logs it, not on every admission
-    refused: Optional[tuple[float, float, float, bool]] = None
+    # (round seconds, seconds left, reserve, shortest shortened round or None if it cannot be shortened) when its
+    # next round last did not fit; formatted only if the run logs it, not on every admission
+    refused: Optional[tuple[float, float, float, Optional[float]]] = None
     # (best-model version, state_dict, score, validation prediction) taken before a best-model member
     # trains again, so that Engine.fit can hand back the members as they were when they were best
     snapshot: Optional[tuple] = None
@@ -625,7 +625,9 @@ class Engine:
         if getattr(slot.learner, "budget_aware", False) and shortened >= cfg.min_partial_s and enough:
             option.partial, option.cost_s, option.budget_s = True, budget, shortened
             return option
-        slot.refused = (full_admit, budget, self._reserve(slot), bool(getattr(slot.learner, "budget_aware", False)))
+        shortest = max(cfg.min_partial_s, 0.0 if self._best is None else cfg.partial_min_fraction * (full - read))
+        slot.refused = (full_admit, budget, self._reserve(slot),
+                        shortest if getattr(slot.learner, "budget_aware", False) else None)
         return None
 
     def _log_refusals(self, now: float) -> None:
@@ -637,8 +639,9 @@ class Engine:
             self._refusals_logged = True
             logger.info("no round fits before the deadline (%.1f s left): %s", self._deadline - now, "; ".join(
                 f"{s.name}: next round {need:.1f} s > {left:.1f} s left after reserving {kept:.1f} s"
-                + ("" if shortenable else ", and it cannot be shortened")
-                for s in open_slots if s.refused is not None for need, left, kept, shortenable in [s.refused]))
+                + (", and it cannot be shortened" if shortest is None else
+                   f", and a shortened one needs {shortest:.1f} s" if left > 0 else "")
+                for s in open_slots if s.refused is not None for need, left, kept, shortest in [s.refused]))
 
     def _reserve(self, slot: _Slot) -> float:
         """Seconds kept after a round: validation, the test prediction and the safety margin.
