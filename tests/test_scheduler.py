@@ -430,3 +430,29 @@ def test_a_shortenable_round_refused_as_too_short_says_how_long_it_had_to_be():
     (line,) = [m for m in log.text.splitlines() if m.startswith("no round fits")]
     assert "big: next round 125.0 s" in line and "a shortened one needs 25.0 s" in line
     assert len(engine.history) == 1
+
+
+def test_a_learner_that_ran_past_its_budget_gets_that_much_less_next_time():
+    """A budget-aware learner stops at its next step, which can be late; its lateness comes off later budgets."""
+    train, test, _ = tabular()
+
+    class Late(Timed):  # stops 0.3 s after its budget, like a step of a per-frame video network on CPU
+        def fit(self, data, budget_s):
+            super().fit(data, budget_s)
+            time.sleep(0.3)
+
+    learner = Late(train.metadata, "late", 5.0, max_fits=10)
+    engine = Engine(train.metadata, [learner], config=EngineConfig(scheduler_prior="off", min_partial_s=0.1,
+                                                                   patience=None))
+    engine.set_train_data(train)
+    engine.start_clock(4.0)
+    (slot,) = engine._slots
+    now = time.time()
+    on_time = engine._admission(slot, now)
+    slot.late_s = 0.4
+    late = engine._admission(slot, now)
+    assert on_time is not None and late is not None and on_time.partial and late.partial
+    assert late.budget_s == pytest.approx(on_time.budget_s - 0.4)
+    slot.late_s = 0.0
+    engine.train()  # one shortened round of the 5 s learner in 4 s, 0.3 s late
+    assert engine.history[0].partial and slot.late_s == pytest.approx(0.3, abs=0.1)

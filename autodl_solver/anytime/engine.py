@@ -135,6 +135,9 @@ class _Slot:
     # not predicted again (a GBDT's 3.5 s on 60k rows was paid at every later blend); dropped when it fits
     test_pred: Optional[tuple] = None
     test_predict_s: float = 0.0  # measured seconds of its last test prediction
+    # most seconds a round of it ran past its budget (a budget-aware learner stops at its next step: a
+    # per-frame video network's step was 0.3 s): later rounds get that much less, so the margin is not eaten
+    late_s: float = 0.0
 
     @property
     def usable(self) -> bool:
@@ -600,7 +603,7 @@ class Engine:
             return None
         cfg = self.config
         infl = cfg.cost_inflation
-        budget = self._deadline - now - self._reserve(slot)
+        budget = self._deadline - now - self._reserve(slot) - slot.late_s
         expected_rows = min(self._window(slot), max(cfg.first_rows, int(slot.rows * cfg.row_growth)))
         read = infl * self._train_pool.seconds_per_row * max(0, expected_rows - self._train_pool.train_rows_read)
         full = cost * infl * slot.overrun + read
@@ -733,6 +736,7 @@ class Engine:
         slot.rows = max(slot.rows, pool.requested)  # a learner reusing rows it holds asks for none
         if fit_s > budget_s:
             logger.warning("learner %s used %.2f s of a %.2f s budget", slot.name, fit_s, budget_s)
+            slot.late_s = max(slot.late_s, fit_s - budget_s)
         partial = choice is not None and choice.option.partial
         if slot.rounds > 1 and cost_s > 0 and not partial:  # the first estimate is a guess; later ones measured
             slot.overrun = min(max(fit_s / max(cost_s, 0.05), 1.0), 4.0)
