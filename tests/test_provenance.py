@@ -100,7 +100,7 @@ def test_runners_refuse_a_dirty_tree_but_not_report_only(runner, monkeypatch, ca
     monkeypatch.setattr(machine, "git_state", lambda repo=None: {"git_commit": "abc", "git_dirty": True})
     monkeypatch.setattr(protocol_runner, "git_state", machine.git_state)
     calls = []
-    monkeypatch.setattr(module, "run_tasks", lambda *a, **k: calls.append(k))
+    monkeypatch.setattr(protocol_runner, "run_tasks", lambda *a, **k: calls.append(k))
     with pytest.raises(SystemExit) as info:
         module.main(["--time_budget", "5"])
     assert info.value.code == 2 and not calls

@@ -17,6 +17,7 @@ The runners refuse a dirty checkout (:func:`require_clean_tree`) unless
 """
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import os
@@ -89,6 +90,52 @@ def require_clean_tree(allow_dirty: bool = False, repo: Optional[Path] = None) -
     except DirtyTreeError as exc:
         print(f"error: {exc}", file=sys.stderr, flush=True)
         raise SystemExit(2) from None
+
+
+def table_main(script: str, doc: Optional[str], datasets: Sequence[str], methods: Sequence[str],
+               time_budget: float, build: Callable[[str, Path], Optional[Path]],
+               argv: Optional[Sequence[str]] = None) -> int:
+    """The command line every domain table shares (``benchmarks/run_<domain>.py``), then :func:`run_tasks`.
+
+    Parameters
+    ----------
+    script : str
+        The runner's module name under ``benchmarks`` (``run_speech``); its tag prefix is the part after
+        ``run_`` (``speech_T<budget>`` unless ``--tag`` is given).
+    doc : str
+        The runner's docstring (its ``--help``).
+    datasets, methods : sequences of str
+        The table's datasets (also the allowed ``--datasets``) and its default methods.
+    time_budget : float
+        The table's T.
+    build : callable
+        ``build(name, root)``: the dataset's folder, or ``None`` when its source is absent.
+    argv : sequence of str, optional
+        Arguments (default ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        0; a dirty checkout without ``--allow-dirty`` exits 2 with one line (:func:`require_clean_tree`).
+    """
+    p = argparse.ArgumentParser(prog=f"python -m benchmarks.{script}", description=doc,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--time_budget", type=float, default=time_budget)
+    p.add_argument("--datasets", nargs="+", default=list(datasets), choices=list(datasets))
+    p.add_argument("--methods", nargs="+", default=list(methods))
+    prefix = script.removeprefix("run_")
+    p.add_argument("--tag", default=None, help=f"result file stem (default {prefix}_T<budget>)")
+    p.add_argument("--merge", action="store_true", help="also report earlier runs of this tag (other methods)")
+    p.add_argument("--report", action="store_true", help="run nothing; rebuild the report from the kept runs")
+    p.add_argument("--allow-dirty", dest="allow_dirty", action="store_true", help=ALLOW_DIRTY_HELP)
+    args = p.parse_args(argv)
+    if not args.report:
+        require_clean_tree(args.allow_dirty)  # exits 2 with one line on a checkout with uncommitted changes
+    tag = args.tag or f"{prefix}_T{int(args.time_budget)}"
+    command = f"python -m benchmarks.{script} " + " ".join(sys.argv[1:] if argv is None else argv)
+    run_tasks(tag, args.datasets, args.methods, args.time_budget, build, command.strip(),
+              merge=args.merge, run=not args.report, allow_dirty=args.allow_dirty)
+    return 0
 
 
 def run_tasks(tag: str, datasets: Sequence[str], methods: Sequence[str], time_budget: float,
