@@ -67,6 +67,8 @@ def budget_rows(tags: Sequence[str], root: Path = WORK / "runs") -> list[dict]:
     rows = []
     for tag in tags:
         for log_path in sorted((Path(root) / tag).glob("*/solver/rounds.json")):
+            if not (log_path.parent / "row.json").is_file():
+                continue  # a run still going (or killed): its round log is not the end of a run
             log = json.loads(log_path.read_text())
             row = json.loads((log_path.parent / "row.json").read_text())
             T = float(log.get("time_budget") or 0.0)

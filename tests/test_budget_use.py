@@ -34,7 +34,10 @@ def test_an_old_log_without_done_falls_back_to_ingestion_log(tmp_path):
     learners = [{"name": "mlp", "rounds": 3}, {"name": "linear", "rounds": 1, "retired": True}]
     kept_run(tmp_path, "t", "all_done", learners, "INFO Model.train: every learner is done\n")
     kept_run(tmp_path, "t", "open", learners, "")
+    kept_run(tmp_path, "t", "running", learners, "")
+    (tmp_path / "t" / "running" / "solver" / "row.json").unlink()  # a run still going has no row yet
     rows = {r["dataset"]: r for r in budget_rows(["t"], tmp_path)}
+    assert set(rows) == {"all_done", "open"}
     assert rows["all_done"]["learners_not_finished"] == []
     assert rows["open"]["learners_not_finished"] == ["mlp"]
     assert rows["open"]["engine_left_s"] is None and rows["open"]["kept_s"] is None
