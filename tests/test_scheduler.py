@@ -424,12 +424,30 @@ def test_a_shortenable_round_refused_as_too_short_says_how_long_it_had_to_be():
             return 0.01 if self.fits == 0 else 100.0
 
     learner = Big(train.metadata, "big", 0.0, max_fits=5)
-    engine = Engine(train.metadata, [learner], config=EngineConfig(scheduler_prior="off"))
+    engine = Engine(train.metadata, [learner], config=EngineConfig(scheduler_prior="off", min_partial_s=5.0))
     with Captured("autodl_solver.anytime") as log:
         engine.fit(train, 3.0, test)
     (line,) = [m for m in log.text.splitlines() if m.startswith("no round fits")]
-    assert "big: next round 125.0 s" in line and "a shortened one needs 25.0 s" in line
+    assert "big: next round 125.0 s" in line and "a shortened one needs 5.0 s" in line
     assert len(engine.history) == 1
+
+
+def test_a_sliver_of_a_long_round_runs_once_nothing_else_fits():
+    """Under partial_min_fraction a shortened round waits while others run, then uses the time left."""
+    train, test, _ = make_dataset("tabular", n_train=120, n_test=30, output_dim=2, seed=0)
+
+    class Big(Timed):
+        def next_cost_s(self):
+            return 0.01 if self.fits == 0 else 100.0  # a fifth of its next round is 25 s: never in 4 s
+
+    big, cheap = Big(train.metadata, "big", 0.0, max_fits=5), Timed(train.metadata, "cheap", 0.2, max_fits=4)
+    engine = Engine(train.metadata, [big, cheap], config=EngineConfig(scheduler_prior="off", patience=None))
+    engine.fit(train, 4.0, test)
+    names = [h.learner for h in engine.history]
+    assert names.count("cheap") == 4 and names[-1] == "big" and engine.history[-1].partial
+    last_cheap = max(i for i, n in enumerate(names) if n == "cheap")
+    assert all(i == 0 or i > last_cheap for i, n in enumerate(names) if n == "big")  # the sliver waited
+    assert big.budgets[-1] >= engine.config.min_partial_s
 
 
 def test_a_learner_that_ran_past_its_budget_gets_that_much_less_next_time():
