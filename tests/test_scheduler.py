@@ -474,3 +474,19 @@ def test_a_learner_that_ran_past_its_budget_gets_that_much_less_next_time():
     slot.late_s = 0.0
     engine.train()  # one shortened round of the 5 s learner in 4 s, 0.3 s late
     assert engine.history[0].partial and slot.late_s == pytest.approx(0.3, abs=0.1)
+
+
+def test_a_sliver_with_an_expected_gain_goes_before_rounds_without_one():
+    """Rounds that cannot gain do not hold the end of the budget against a shortened round that can."""
+    train, test, _ = make_dataset("tabular", n_train=120, n_test=30, output_dim=2, seed=0)
+
+    class Big(Timed):
+        def next_cost_s(self):
+            return 0.01 if self.fits == 0 else 100.0
+
+    big, flat = Big(train.metadata, "big", 0.0, max_fits=5), Timed(train.metadata, "flat", 0.05, max_fits=200)
+    engine = Engine(train.metadata, [big, flat], config=EngineConfig(scheduler_prior="off", patience=None))
+    engine.fit(train, 4.0, test)
+    names = [h.learner for h in engine.history]
+    assert "big" in names[1:] and engine.history[names.index("big", 1)].partial
+    assert flat.fits < 200 and names.index("big", 1) < len(names) - 1  # before flat's zero-gain rounds ran out

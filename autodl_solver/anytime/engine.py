@@ -337,7 +337,7 @@ class Engine:
             return False
         if self._stopped():
             return True
-        if self._options(now):
+        if self._options(now, idle=True):
             return False
         self._log_refusals(now)
         return True
@@ -581,18 +581,17 @@ class Engine:
             cost = slot.prior.first_cost_s(rows * example_units(self.metadata.tensor_shape))
         return cost
 
-    def _options(self, now: float) -> list[RoundOption]:
-        """Every admissible next round; when none is, the shortened rounds under ``partial_min_fraction`` too.
+    def _options(self, now: float, idle: bool = False) -> list[RoundOption]:
+        """Every admissible next round; with ``idle``, shortened rounds under ``partial_min_fraction`` too.
 
-        The fraction keeps slivers of a long round from competing with real rounds. Once nothing else fits,
-        the time a sliver would use is idle otherwise (at T = 300 s the transformer's next round on
-        fortunes_categories had 51 s after its reserve and needed a fifth of 300 s, and 28 % of T went unused).
+        The fraction keeps slivers of a long round from competing with real rounds. Once nothing with an
+        expected gain fits, the time a sliver would use is idle otherwise (:meth:`_select`): on a 300k-row
+        table at T = 30 s the MLP's 2.6 s sliver was refused for being under a fifth of its 18 s round, and
+        `tabular_linear`, with no expected gain, took the time; at T = 300 s the transformer's next round on
+        fortunes_categories had 51 s after its reserve, and 28 % of T went unused.
         """
         open_slots = [s for s in self._slots if not self._skip(s)]
-        options = [o for o in (self._admission(s, now) for s in open_slots) if o is not None]
-        if not options:
-            options = [o for o in (self._admission(s, now, idle=True) for s in open_slots) if o is not None]
-        return options
+        return [o for o in (self._admission(s, now, idle=idle) for s in open_slots) if o is not None]
 
     def _admission(self, slot: _Slot, now: float, idle: bool = False) -> Optional[RoundOption]:
         """The slot's next round when it fits (a shortened one for a budget-aware learner), else None.
@@ -707,15 +706,15 @@ class Engine:
         return False
 
     def _select(self, now: float) -> Optional[tuple[_Slot, float, float]]:
-        options = self._options(now)
-        if not options:
-            return None
         elapsed = now - self._run_clock.start
         trained = [(s.score, s.rounds, s.prior) for s in self._slots if s.usable and s.score is not None]
         default = self.prior.domain_scale(self.domain) if self.prior is not None else 1.0
         scale = self._round_scheduler.scale(trained, default)
         horizon = self._deadline - self._run_clock.start - self._margin
-        choice = self._round_scheduler.choose(options, elapsed, self.best_score, scale, horizon)
+        choice = self._round_scheduler.choose(self._options(now), elapsed, self.best_score, scale, horizon)
+        if choice is None or choice.rate <= 0:  # nothing with an expected gain: slivers may use the time
+            choice = self._round_scheduler.choose(self._options(now, idle=True), elapsed, self.best_score, scale,
+                                                  horizon)
         self.last_choice = choice
         if choice is None:
             return None
