@@ -28,37 +28,35 @@ _REFUSAL = re.compile(r"no round fits before the deadline \((-?[\d.]+) s left\)"
 _KEPT = re.compile(r"after reserving (-?[\d.]+) s")
 
 
-def end_of_run(ingestion_log: Path) -> tuple[Optional[float], Optional[float]]:
-    """``(left_s, kept_s)`` of the engine's last "no round fits" line, or ``(None, None)`` without one.
+def end_of_run(log_text: str) -> tuple[Optional[float], Optional[float]]:
+    """``(left_s, kept_s)`` of the engine's last "no round fits" line in ingestion.log, or ``(None, None)``.
 
     ``left_s``: seconds before the engine's deadline when nothing more fitted (the rest of the unused time,
     up to T, is what ``model.py`` kept for its test call and ingestion's handling of it). ``kept_s``: the
     smallest reserve a refused learner's round had to leave; a shortened round fitted only where
     ``left_s - kept_s`` was at least ``min_partial_s``.
     """
-    text = ingestion_log.read_text(errors="replace") if ingestion_log.is_file() else ""
-    lines = [line for line in text.splitlines() if _REFUSAL.search(line)]
-    if not lines:
+    last = None
+    for line in log_text.splitlines():
+        match = _REFUSAL.search(line)
+        if match:
+            last = (float(match.group(1)), [float(k) for k in _KEPT.findall(line)])
+    if last is None:
         return None, None
-    match = _REFUSAL.search(lines[-1])
-    assert match is not None
-    kept = [float(k) for k in _KEPT.findall(lines[-1])]
-    return float(match.group(1)), (min(kept) if kept else None)
+    return last[0], (min(last[1]) if last[1] else None)
 
 
-def still_open(learners: Sequence[dict], ingestion_log: Path) -> list[str]:
+def still_open(learners: Sequence[dict], log_text: str) -> list[str]:
     """Names of the learners that ran and could still improve: not done, retired, skipped or failed.
 
     The learner summary says so itself when it has ``done`` (every round log since it was added). Older
-    logs lack it; there ingestion.log's "every learner is done" is taken as the answer. That line is not
-    read when the summary has ``done``: ``Model.train`` also wrote it when no round fitted before the
-    deadline, and a learner refused for time is open, not done.
+    logs lack it; there ingestion.log's "every learner is done" (``log_text``) is taken as the answer. That
+    line is not read when the summary has ``done``: ``Model.train`` also wrote it when no round fitted
+    before the deadline, and a learner refused for time is open, not done.
     """
     ran = [s for s in learners if s.get("rounds", 0) > 0]
-    if ran and not any("done" in s for s in ran):
-        text = ingestion_log.read_text(errors="replace") if ingestion_log.is_file() else ""
-        if "every learner is done" in text:
-            return []
+    if ran and not any("done" in s for s in ran) and "every learner is done" in log_text:
+        return []
     return [s["name"] for s in ran if not (s.get("failed") or s.get("retired") or s.get("skipped") or s.get("done"))]
 
 
@@ -74,8 +72,10 @@ def budget_rows(tags: Sequence[str], root: Path = WORK / "runs") -> list[dict]:
             T = float(log.get("time_budget") or 0.0)
             rounds = log.get("rounds", [])
             last = max((r["elapsed_s"] for r in rounds), default=0.0)
-            open_learners = still_open(log.get("learners", []), log_path.parent / "ingestion.log")
-            left, kept = end_of_run(log_path.parent / "ingestion.log")
+            ingestion_log = log_path.parent / "ingestion.log"
+            text = ingestion_log.read_text(errors="replace") if ingestion_log.is_file() else ""
+            open_learners = still_open(log.get("learners", []), text)
+            left, kept = end_of_run(text)
             rows.append({"tag": tag, "dataset": log_path.parent.parent.name, "time_budget": T,
                          "last_round_end_s": last, "unused": max(0.0, 1.0 - last / T) if T else None,
                          "shortened_rounds": sum(bool(r.get("partial")) for r in rounds),
