@@ -1,7 +1,8 @@
 """How much of T the solver used: from the kept round logs of benchmark runs (issue 13, "the whole budget used").
 
 For every kept solver run of the given tags (``work/runs/<tag>/<dataset>/solver/rounds.json`` beside its
-``row.json``), the report gives T, when the last round ended, the unused share of T, and whether some
+``row.json``), the report gives T, when the last round ended and the last prediction was written, the unused share
+of T after the later of the two, and whether some
 learner could still have improved then (not done, retired, skipped or failed: the learner summary of the
 round log). Goal: no run leaves more than 5 % of T unused while some learner could still improve.
 
@@ -18,6 +19,7 @@ import sys
 from pathlib import Path
 from typing import Optional, Sequence
 
+from autodl_solver.anytime.config import EngineConfig
 from autodl_solver.bench.protocol_runner import RESULTS, WORK
 from autodl_solver.utils.atomic import atomic_write_text
 
@@ -60,6 +62,18 @@ def still_open(learners: Sequence[dict], log_text: str) -> list[str]:
     return [s["name"] for s in ran if not (s.get("failed") or s.get("retired") or s.get("skipped") or s.get("done"))]
 
 
+def tail_is_reserve(left_s: Optional[float], kept_s: Optional[float]) -> Optional[bool]:
+    """Whether the engine's time left at the end was all reserve: no round of any refused learner could land.
+
+    True when the time left minus the smallest reserve a refused round had to keep (its validation, its test
+    prediction, the safety margin) is under ``min_partial_s``, the shortest round the engine runs: then no
+    round could have been trained *and predicted* before the deadline. None without an end-of-run line.
+    """
+    if left_s is None or kept_s is None:
+        return None
+    return left_s - kept_s < EngineConfig().min_partial_s
+
+
 def budget_rows(tags: Sequence[str], root: Path = WORK / "runs") -> list[dict]:
     """One row per kept solver run of ``tags`` (see the module docstring)."""
     rows = []
@@ -72,14 +86,20 @@ def budget_rows(tags: Sequence[str], root: Path = WORK / "runs") -> list[dict]:
             T = float(log.get("time_budget") or 0.0)
             rounds = log.get("rounds", [])
             last = max((r["elapsed_s"] for r in rounds), default=0.0)
+            # the test prediction after the last round uses the budget too: the end is the later of the two
+            written = [float(t) for t in row.get("timestamps") or []]
+            predicted = max(written) if written else None
+            end = max(last, predicted or 0.0)
             ingestion_log = log_path.parent / "ingestion.log"
             text = ingestion_log.read_text(errors="replace") if ingestion_log.is_file() else ""
             open_learners = still_open(log.get("learners", []), text)
             left, kept = end_of_run(text)
             rows.append({"tag": tag, "dataset": log_path.parent.parent.name, "time_budget": T,
-                         "last_round_end_s": last, "unused": max(0.0, 1.0 - last / T) if T else None,
+                         "last_round_end_s": last, "last_prediction_s": predicted, "end_s": end,
+                         "unused": max(0.0, 1.0 - end / T) if T else None,
                          "shortened_rounds": sum(bool(r.get("partial")) for r in rounds),
                          "learners_not_finished": open_learners, "engine_left_s": left, "kept_s": kept,
+                         "tail_is_reserve": tail_is_reserve(left, kept),
                          "commit": (row.get("machine") or {}).get("git_commit")})
     return rows
 
@@ -98,18 +118,25 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
              "written before the summary had `done` take ingestion.log's \"every learner is done\" instead).", "",
              "End of the run: the seconds left before the engine's deadline when nothing more fitted, and the "
              "smallest reserve a refused round had to keep after it (its validation and test prediction and the "
-             "safety margin); the rest of the unused time, up to T, is what `model.py` kept for its test call.",
+             "safety margin); the rest of the unused time, up to T, is what `model.py` kept for its test call. "
+             "The run ends when its last round ends or its last prediction is written, whichever is later (the "
+             "test prediction after the last round uses the budget too). \"all reserve\": the time left minus "
+             "that reserve was under `min_partial_s`, so no round of an open learner could have been trained and "
+             "predicted before the deadline; the goal column reads the goal strictly all the same.",
              "",
-             "| run | dataset | T (s) | last round ends (s) | unused | engine left / kept (s) | shortened rounds | "
-             "learners still open | goal | commit |", "|---|---|---|---|---|---|---|---|---|---|"]
+             "| run | dataset | T (s) | last round ends (s) | last prediction (s) | unused | engine left / kept (s) "
+             "| all reserve | shortened rounds | learners still open | goal | commit |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         missed = r["unused"] is not None and r["unused"] > GOAL_UNUSED and r["learners_not_finished"]
         unused = "-" if r["unused"] is None else format(r["unused"], ".1%")
         still_open = ", ".join(r["learners_not_finished"]) or "-"
         end = "-" if r.get("engine_left_s") is None else \
             f"{r['engine_left_s']:.1f} / " + ("-" if r.get("kept_s") is None else f"{r['kept_s']:.1f}")
+        predicted = "-" if r.get("last_prediction_s") is None else f"{r['last_prediction_s']:.1f}"
+        reserve = {None: "-", True: "yes", False: "no"}[r.get("tail_is_reserve")]
         lines.append(f"| {r['tag']} | {r['dataset']} | {r['time_budget']:g} | {r['last_round_end_s']:.1f} | "
-                     f"{unused} | {end} | {r['shortened_rounds']} | {still_open} | "
+                     f"{predicted} | {unused} | {end} | {reserve} | {r['shortened_rounds']} | {still_open} | "
                      f"{'**missed**' if missed else 'met'} | {r['commit']} |")
     atomic_write_text(RESULTS / f"{args.out}.md", "\n".join(lines) + "\n")
     atomic_write_text(RESULTS / f"{args.out}.json", json.dumps({"command": command, "rows": rows}, indent=2))

@@ -8,6 +8,9 @@ import time
 
 import numpy as np
 import pytest
+import torch  # noqa: F401 - CentroidLearner.state_dict imports it: its first import (2 s) would otherwise land in
+#               the engine's snapshot inside a timed round, and a file run alone would time the import
+
 
 from autodl_solver.anytime.config import EngineConfig
 from autodl_solver.anytime.engine import Engine
@@ -414,6 +417,11 @@ def test_when_no_round_fits_the_log_says_why_for_each_open_learner():
     lines = [m for m in log.text.splitlines() if m.startswith("no round fits")]
     assert len(lines) == 1 and "rigid: next round" in lines[0] and "cannot be shortened" in lines[0]
     assert len(engine.history) == 1
+    # the reserve, term by term, adds up to the total the line gives
+    total = float(lines[0].split("after reserving ")[1].split(" s")[0])
+    terms = lines[0].split(" s (")[1].split(")")[0].split(", ")
+    assert [t.split()[0] for t in terms] == ["validation", "test", "partner", "margin"]
+    assert abs(sum(float(t.split()[1]) for t in terms) - total) <= 0.25
 
 
 def test_a_shortenable_round_refused_as_too_short_says_how_long_it_had_to_be():

@@ -125,9 +125,9 @@ class _Slot:
     prior: Optional[LearnerPrior] = None
     fit_costs: list[float] = field(default_factory=list)  # measured seconds of each round
     skipped: Optional[str] = None  # why the scheduler never runs it
-    # (round seconds, seconds left, reserve, shortest shortened round or None if it cannot be shortened) when its
-    # next round last did not fit; formatted only if the run logs it, not on every admission
-    refused: Optional[tuple[float, float, float, Optional[float]]] = None
+    # (round seconds, seconds left, reserve by term, shortest shortened round or None if it cannot be shortened)
+    # when its next round last did not fit; formatted only if the run logs it, not on every admission
+    refused: Optional[tuple[float, float, dict[str, float], Optional[float]]] = None
     # (best-model version, state_dict, score, validation prediction) taken before a best-model member
     # trains again, so that Engine.fit can hand back the members as they were when they were best
     snapshot: Optional[tuple] = None
@@ -645,7 +645,7 @@ class Engine:
             return option
         shortest = max(cfg.min_partial_s,
                        0.0 if self._best is None or idle else cfg.partial_min_fraction * (full - read))
-        slot.refused = (full_admit, budget, self._reserve(slot),
+        slot.refused = (full_admit, budget, self._reserve_terms(slot),
                         shortest if getattr(slot.learner, "budget_aware", False) else None)
         return None
 
@@ -657,13 +657,18 @@ class Engine:
         if open_slots and self._deadline - now > self.config.safety_margin_s:
             self._refusals_logged = True
             logger.info("no round fits before the deadline (%.1f s left): %s", self._deadline - now, "; ".join(
-                f"{s.name}: next round {need:.1f} s > {left:.1f} s left after reserving {kept:.1f} s"
+                f"{s.name}: next round {need:.1f} s > {left:.1f} s left after reserving {sum(kept.values()):.1f} s"
+                f" ({', '.join(f'{term} {v:.1f}' for term, v in kept.items())})"
                 + (", and it cannot be shortened" if shortest is None else
                    f", and a shortened one needs {shortest:.1f} s" if left > 0 else "")
                 for s in open_slots if s.refused is not None for need, left, kept, shortest in [s.refused]))
 
     def _reserve(self, slot: _Slot) -> float:
-        """Seconds kept after a round: validation, the test prediction and the safety margin.
+        """Seconds kept after a round: validation, test prediction, safety margin (:meth:`_reserve_terms`)."""
+        return sum(self._reserve_terms(slot).values())
+
+    def _reserve_terms(self, slot: _Slot) -> dict[str, float]:
+        """The reserve after the slot's round, term by term (inflated seconds; the margin as it is).
 
         The test prediction after the slot's round predicts the slot and
         reuses the cached scores of every member that did not train since
@@ -674,10 +679,11 @@ class Engine:
         of T = 30 s on a 300k-row table.)
         """
         n_val = len(self._val[0]) if self._val is not None else self._train_pool.holdout_size
-        own = self._test_cost(slot)
         partner = max((self._test_cost(s) for s in self._slots if s is not slot and s.usable
                        and (s.test_pred is None or s.test_pred[0] is not self._test_xs)), default=0.0)
-        return self._margin + self.config.cost_inflation * (slot.predict_s_per_row * n_val + own + partner)
+        infl = self.config.cost_inflation
+        return {"validation": infl * slot.predict_s_per_row * n_val, "test": infl * self._test_cost(slot),
+                "partner": infl * partner, "margin": self._margin}
 
     def _test_cost(self, slot: _Slot) -> float:
         """Seconds of the slot's next test prediction: its last measured one, or its hold-out rate per row."""
