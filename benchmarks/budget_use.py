@@ -1,10 +1,10 @@
 """How much of T the solver used: from the kept round logs of benchmark runs (issue 13, "the whole budget used").
 
 For every kept solver run of the given tags (``work/runs/<tag>/<dataset>/solver/rounds.json`` beside its
-``row.json``), the report gives T, when the last round ended and the last prediction was written, the unused share
-of T after the later of the two, and whether some
-learner could still have improved then (not done, retired, skipped or failed: the learner summary of the
-round log). Goal: no run leaves more than 5 % of T unused while some learner could still improve.
+``row.json``), the report gives T, when the last round ended and when the last prediction was written,
+the unused share of T after the later of the two, and whether some learner could still have improved then
+(not done, retired, skipped or failed: the learner summary of the round log). Goal: no run leaves more than
+5 % of T unused while some learner could still improve.
 
 Usage::
 
