@@ -66,8 +66,9 @@ def tail_is_reserve(left_s: Optional[float], kept_s: Optional[float]) -> Optiona
     """Whether the engine's time left at the end was all reserve: no round of any refused learner could land.
 
     True when the time left minus the smallest reserve a refused round had to keep (its validation, its test
-    prediction, the safety margin) is under ``min_partial_s``, the shortest round the engine runs: then no
-    round could have been trained *and predicted* before the deadline. None without an end-of-run line.
+    prediction, the safety margin) is under ``min_partial_s`` (the default config's, as the benchmarks run),
+    the shortest round the engine runs: then no round could have been trained *and predicted* before the
+    deadline. None without an end-of-run line.
     """
     if left_s is None or kept_s is None:
         return None

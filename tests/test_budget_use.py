@@ -57,7 +57,7 @@ def test_the_end_is_the_last_prediction_when_it_comes_after_the_last_round(tmp_p
     assert row["last_round_end_s"] == 44.0 and row["last_prediction_s"] == 49.2 and row["end_s"] == 49.2
     assert abs(row["unused"] - (1 - 49.2 / 60.0)) < 1e-9
     assert row["engine_left_s"] == 10.8 and row["kept_s"] == 10.9 and row["tail_is_reserve"] is True
-    assert budget_rows(["t"], tmp_path)[0]["learners_not_finished"] == ["transformer"]
+    assert row["learners_not_finished"] == ["transformer"]
 
 
 def test_a_tail_with_room_for_a_round_is_not_all_reserve(tmp_path):

@@ -11,7 +11,6 @@ import pytest
 import torch  # noqa: F401 - CentroidLearner.state_dict imports it: its first import (2 s) would otherwise land in
 #               the engine's snapshot inside a timed round, and a file run alone would time the import
 
-
 from autodl_solver.anytime.config import EngineConfig
 from autodl_solver.anytime.engine import Engine
 from autodl_solver.anytime.prior import (LearnerPrior, SchedulingPrior, load_prior, portfolio_space)
