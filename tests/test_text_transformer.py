@@ -154,6 +154,21 @@ def test_state_round_trip_predicts_the_same(tiny_model):
     np.testing.assert_allclose(fresh.predict(xs), learner.predict(xs), atol=1e-5)
 
 
+def test_predictions_do_not_depend_on_batch_size_or_grad_mode_and_training_goes_on(tiny_model):
+    train, test, _ = make_dataset("text", n_train=40, n_test=24, output_dim=3, seed=10)
+    learner = TextTransformerLearner(train.metadata, tiny(tiny_model, predict_batch_size=5, first_examples=32))
+    data = pool(train)
+    learner.fit(data, 10.0)
+    xs, _ = test.take(0, len(test))
+    first = learner.predict(xs)  # under inference_mode, in batches of 5 (the last one short)
+    learner.config.predict_batch_size, learner.predict_inference_mode = 64, False
+    np.testing.assert_allclose(learner.predict(xs), first, atol=1e-5)  # one batch, more padding, no_grad
+    learner.predict_inference_mode = True
+    steps = learner._steps
+    learner.fit(data, 10.0)  # nothing made under inference_mode reaches autograd
+    assert learner._steps > steps and not np.allclose(learner.predict(xs), first, atol=1e-6)
+
+
 @pytest.mark.slow
 def test_the_packaged_minilm_fine_tunes():
     train, test, solution = make_dataset("text", n_train=60, n_test=30, output_dim=2, seed=7)
